@@ -1,0 +1,1 @@
+"""One module per `planner` command; each exposes ``register(app)``."""

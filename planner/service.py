@@ -1,0 +1,72 @@
+"""The programmatic API behind the commands: each function takes paths/values and returns a result.
+
+The CLI prints these results; tests and the Pulumi stacks call them directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from planner.plan import Plan, load
+
+
+@dataclass
+class ValidateSummary:
+    plan: Plan
+    workloads: list[tuple]
+    notes: list[str] = field(default_factory=list)
+
+
+def validate(plan_file: str | Path) -> ValidateSummary:
+    from planner import demand
+
+    plan = load(plan_file)
+    table = demand.build(plan)
+    rows = []
+    for w in plan.workloads:
+        wt = table[table["workload"] == w.name]
+        first, last = wt.iloc[0], wt.iloc[-1]
+        slo = ", ".join(f"{k} {v:g}" for k, v in (("TTFT ms", w.slo.ttft_ms), ("TPOT ms", w.slo.tpot_ms)) if v) or "none"
+        rows.append((w.name, w.model, w.precision,
+                     f"{first.requests_per_day:,.0f} → {last.requests_per_day:,.0f}",
+                     f"{first.peak_requests_per_s:,.2f} → {last.peak_requests_per_s:,.2f}",
+                     f"{w.traffic.input_tokens:g} / {w.traffic.output_tokens:g}",
+                     slo, ", ".join(w.compare_with)))
+    notes = []
+    for w in plan.workloads:
+        if w.traffic.hourly_profile is None:
+            notes.append(f"{w.name}: daily shape assumed from peak_to_average {w.traffic.peak_to_average:g} "
+                         f"(one smooth peak at 14:00 UTC); give hourly_profile for a measured shape")
+    return ValidateSummary(plan=plan, workloads=rows, notes=notes)
+
+
+@dataclass
+class ForecastResult:
+    forecast: dict[str, Any]
+    out_dir: Path
+    files: list[Path]
+    answer: list[str]
+    warnings: list[str]
+
+
+def build_forecast(plan: Plan) -> dict[str, Any]:
+    from planner import forecast
+
+    return forecast.build(plan)
+
+
+def forecast(plan_file: str | Path, out_dir: str | Path | None = None,
+             generated_at: str | None = None) -> ForecastResult:
+    plan = load(plan_file)
+    result = build_forecast(plan)
+    from planner import report
+
+    out = Path(out_dir) if out_dir else Path(f"forecast-{plan.name}")
+    generated_at = generated_at or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    files = report.write(result, out, generated_at=generated_at)
+    answer = report.answer_lines(result) if hasattr(report, "answer_lines") else []
+    return ForecastResult(forecast=result, out_dir=out, files=files, answer=answer,
+                          warnings=list(result.get("warnings", [])))

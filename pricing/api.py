@@ -1,0 +1,66 @@
+"""API token prices, from genai-prices (never a hand-written table).
+
+`resolve("openai/gpt-4o")` checks a provider/model reference against genai-prices' bundled data and
+returns its canonical form; `usd_per_request` prices one request of a given size, so tiered prices
+(e.g. long-context tiers) apply per request as the provider bills them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from functools import lru_cache
+
+from planner.errors import UserError, did_you_mean
+
+
+def genai_prices_version() -> str:
+    import genai_prices
+
+    return genai_prices.__version__
+
+
+@lru_cache(maxsize=1)
+def _providers() -> dict[str, object]:
+    from genai_prices import data_snapshot
+
+    return {p.id: p for p in data_snapshot.get_snapshot().providers}
+
+
+def known_models() -> list[str]:
+    return sorted(f"{pid}/{m.id}" for pid, p in _providers().items() for m in p.models)
+
+
+@lru_cache(maxsize=256)
+def resolve(ref: str) -> str:
+    """Canonical 'provider/model' for `ref`, or UserError listing close matches."""
+    if "/" not in ref:
+        raise UserError(f"API model {ref!r} must be written provider/model{did_you_mean(ref, known_models())}")
+    provider_id, model_ref = ref.split("/", 1)
+    providers = _providers()
+    provider = providers.get(provider_id.lower())
+    if provider is None:
+        raise UserError(f"unknown API provider {provider_id!r}{did_you_mean(provider_id, providers)}")
+    model = provider.find_model(model_ref.lower())  # this provider only: no fallback to others
+    if model is None:
+        choices = [f"{provider.id}/{m.id}" for m in provider.models]
+        raise UserError(f"unknown API model {ref!r} in genai-prices {genai_prices_version()}"
+                        f"{did_you_mean(ref, choices)}")
+    return f"{provider.id}/{model.id}"
+
+
+@lru_cache(maxsize=4096)
+def usd_per_request(ref: str, input_tokens: int, output_tokens: int, on: dt.date) -> Decimal:
+    """Price of one request with these token counts, at the price in effect on `on`."""
+    from genai_prices import Usage, calc_price
+
+    provider_id, model_id = resolve(ref).split("/", 1)
+    when = dt.datetime(on.year, on.month, on.day, tzinfo=dt.timezone.utc)
+    price = calc_price(Usage(input_tokens=int(input_tokens), output_tokens=int(output_tokens)),
+                       model_ref=model_id, provider_id=provider_id, genai_request_timestamp=when)
+    return price.total_price
+
+
+def price_source(on: dt.date) -> dict[str, str]:
+    return {"kind": "api_tokens", "source": f"genai-prices {genai_prices_version()} (bundled price data)",
+            "date": on.isoformat(), "version": genai_prices_version()}
