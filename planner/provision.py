@@ -41,3 +41,89 @@ class StackFleet:
     compute_usd_month: float  # self-hosted compute cost of this workload in this month
     weights_gib: float = 0.0
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+ENVIRONMENTS = ("dev", "staging", "prod")
+STAGING_SHARE = 0.25  # staging runs a quarter of prod's peak instances, on demand, at least one per AZ
+
+
+def _max_model_len(context_length: int, input_tokens: float, output_tokens: float) -> int:
+    """Context the server is started with: 4 × the mean request, at least 8k, at most the model's."""
+    want = max(8192, 4 * int(input_tokens + output_tokens))
+    length = 1 << (want - 1).bit_length()
+    return min(context_length, length)
+
+
+def stack_fleet(plan_path: str, workload: str, month: str | None, environment: str,
+                region: str | None = None) -> StackFleet:
+    """The fleet a stack provisions: the planner's fleet of `workload` in `month` for `environment`.
+
+    `region` is the stack's region: it must be one the plan allows; when the planner's cheapest
+    region is another one, the fleet is planned again with the workload pinned to `region`
+    (and a note says so).
+
+    prod: the planned fleet, line for line. staging: the same instance type, a quarter of prod's
+    peak instances on demand (at least one per AZ). dev: one instance, spot where the plan allows it.
+    """
+    import math
+
+    from planner import catalog, fleet as fleet_mod, perf
+    from planner.errors import UserError, did_you_mean
+    from planner.plan import load
+
+    if environment not in ENVIRONMENTS:
+        raise UserError(f"unknown environment {environment!r}{did_you_mean(environment, ENVIRONMENTS)}; "
+                        f"the stack name must be one of {', '.join(ENVIRONMENTS)}", field="stack")
+    plan = load(plan_path)
+    w = plan.workload(workload)
+    months = plan.months()
+    month = month or plan.start
+    if month not in months:
+        raise UserError(f"month {month!r} is outside the forecast ({months[0]} .. {months[-1]})",
+                        file=plan.file, field="month")
+    if region is not None and region not in plan.constraints.regions:
+        raise UserError(f"region {region} is not allowed by the plan (allowed: "
+                        f"{', '.join(plan.constraints.regions)})", file=plan.file, field="constraints.regions")
+    fp = fleet_mod.build(plan)
+    wf = fp.workload(workload)
+    pinned_note: tuple[str, ...] = ()
+    if region is not None and region not in {c.region for c in wf.candidates}:
+        cheapest = wf.candidate.region
+        pinned = plan.model_copy(update={"constraints": plan.constraints.model_copy(
+            update={"regions": [region], "regions_per_workload": 1})})
+        wf = fleet_mod.build(pinned).workload(workload)
+        pinned_note = (f"the planner's cheapest region is {cheapest}; this stack pins {region}",)
+    mf = wf.months[months.index(month)]
+    cand = wf.candidate
+    lines: list[FleetLine]
+    if environment == "prod":
+        lines = list(mf.lines)
+    else:
+        if environment == "staging":
+            count = max(min(plan.constraints.availability_zones, mf.instances_peak),
+                        math.ceil(mf.instances_peak * STAGING_SHARE))
+            purchase = "on_demand" if "on_demand" in cand.usd_per_hour else next(iter(cand.usd_per_hour))
+        else:
+            count = 1
+            purchase = "spot" if "spot" in cand.usd_per_hour else (
+                "on_demand" if "on_demand" in cand.usd_per_hour else next(iter(cand.usd_per_hour)))
+        rate = cand.usd_per_hour[purchase]
+        lines = [FleetLine(region=cand.region, instance_type=cand.instance_type, gpu=cand.gpu,
+                           gpus_per_instance=cand.gpus_per_instance, tp=cand.tp,
+                           replicas=count * cand.replicas_per_instance, count=count, purchase=purchase,
+                           usd_per_hour=rate, hours=float(fleet_mod.HOURS_PER_MONTH),
+                           usd=count * rate * fleet_mod.HOURS_PER_MONTH)]
+    spec = catalog.load_models()[w.model]
+    weights_gib = spec.params_b * 1e9 * perf.load_factors().get("bytes_per_weight", w.precision) / 2**30
+    notes = tuple(wf.notes) + pinned_note
+    if cand.equivalents:
+        notes += (f"equivalent instance types: {', '.join(cand.equivalents)}",)
+    return StackFleet(
+        plan_name=plan.name, plan_file=str(plan_path), workload=workload, month=month,
+        allowed_regions=tuple(plan.constraints.regions), model=w.model, hf_model_id=spec.hf_id,
+        precision=w.precision, tp=cand.tp,
+        max_model_len=_max_model_len(spec.context_length, w.traffic.input_tokens, w.traffic.output_tokens),
+        fleet=tuple(lines), compute_usd_month=sum(line.usd for line in lines), weights_gib=weights_gib,
+        notes=notes + ((f"{environment}: reduced from prod's {mf.instances_peak} peak instances",)
+                       if environment != "prod" else ()),
+    )

@@ -70,3 +70,37 @@ def forecast(plan_file: str | Path, out_dir: str | Path | None = None,
     answer = report.answer_lines(result) if hasattr(report, "answer_lines") else []
     return ForecastResult(forecast=result, out_dir=out, files=files, answer=answer,
                           warnings=list(result.get("warnings", [])))
+
+
+def size(plan_file: str | Path, month: str | None = None) -> dict[str, Any]:
+    """The fleet per month and workload, as plain data (`planner size --json`)."""
+    from planner import demand, fleet
+    from planner.errors import UserError
+
+    plan = load(plan_file)
+    months = plan.months()
+    if month is not None and month not in months:
+        raise UserError(f"month {month!r} is outside the forecast ({months[0]} .. {months[-1]})",
+                        field="--month")
+    table = demand.build(plan)
+    fp = fleet.build(plan, table)
+    out_months = []
+    for k, m in enumerate(months):
+        if month is not None and m != month:
+            continue
+        rows = table[table["month"] == m]
+        workloads = []
+        for wf, row in zip(fp.workloads, rows.itertuples(index=False)):
+            mf = wf.months[k]
+            workloads.append({"name": wf.workload, "peak_requests_per_s": float(row.peak_requests_per_s),
+                              "capacity_requests_per_s": mf.capacity_requests_per_s,
+                              "instances": mf.instances_peak, "replicas": mf.replicas_peak,
+                              "fleet": [line.__dict__.copy() for line in mf.lines],
+                              "compute_usd": mf.compute_usd,
+                              "unused_committed_usd": mf.unused_committed_usd})
+        out_months.append({"month": m, "workloads": workloads})
+    from planner.forecast import _choice
+
+    return {"plan": plan.name, "hours_per_month": fleet.HOURS_PER_MONTH,
+            "choices": [_choice(plan, wf) for wf in fp.workloads], "months": out_months,
+            "solve_seconds": fp.solve_seconds}
