@@ -135,65 +135,86 @@ class MixSolution:
     spot: np.ndarray  # [month, level] instances
 
 
-def _flexible_cost(need: np.ndarray, floor: int, committed: int, weights: np.ndarray,
-                   usd_per_hour: dict[str, float], spot_cap: int, spot_overhead: float):
-    """Cheapest on-demand and spot instances for one month, hour level by level, given `committed`.
+def _flexible_costs(need: np.ndarray, floor: int, committed: np.ndarray, weights: np.ndarray,
+                    usd_per_hour: dict[str, float], spot_cap: int, spot_overhead: float):
+    """Cheapest on-demand and spot instances for one month, for every committed count at once.
 
-    Enumerates the spot count (0..spot_cap) for each hour level: exact for integer instances.
-    Returns (USD for the month, on-demand per level, spot per level), or None when infeasible.
+    `need[h]` instances per hour level, `committed[a]` candidate counts of committed instances.
+    Enumerates the spot count (0..spot_cap) for each (committed, level): exact for integer
+    instances. Returns (USD for the month per committed count, inf where infeasible; on-demand
+    [a, h]; spot [a, h]).
     """
     days = HOURS_PER_MONTH / 24
     od_rate = usd_per_hour.get("on_demand")
     spot_rate = usd_per_hour.get("spot")
     spots = np.arange(0, (spot_cap if spot_rate is not None else 0) + 1)
-    total = 0.0
-    on_demand = np.zeros(len(need), dtype=int)
-    spot = np.zeros(len(need), dtype=int)
-    for h, n in enumerate(need):
-        # spot instances count for 1 / (1 + overhead) of an instance of capacity; never for the floor
-        effective = np.floor(spots / (1 + spot_overhead) + 1e-9)
-        o = np.maximum(np.maximum(n - committed - effective, floor - committed), 0)
-        if od_rate is None:
-            feasible = o == 0
-            if not feasible.any():
-                return None
-            cost = np.where(feasible, (spot_rate or 0.0) * spots, np.inf)
-        else:
-            cost = od_rate * o + (spot_rate or 0.0) * spots
-        k = int(np.argmin(cost))  # ties go to fewer spot instances
-        total += float(cost[k]) * weights[h] * days
-        on_demand[h], spot[h] = int(o[k]), int(spots[k])
-    return total, on_demand, spot
+    # spot instances count for 1 / (1 + overhead) of an instance of capacity; never for the floor
+    effective = np.floor(spots / (1 + spot_overhead) + 1e-9)
+    a = committed[:, None, None]
+    o = np.maximum(np.maximum(need[None, :, None] - a - effective[None, None, :], floor - a), 0)
+    if od_rate is None:
+        cost = np.where(o == 0, (spot_rate or 0.0) * spots[None, None, :], np.inf)
+    else:
+        cost = od_rate * o + (spot_rate or 0.0) * spots[None, None, :]
+    k = np.argmin(cost, axis=2)  # ties go to fewer spot instances
+    best = np.take_along_axis(cost, k[..., None], axis=2)[..., 0]
+    on_demand = np.take_along_axis(o, k[..., None], axis=2)[..., 0].astype(int)
+    month = (best * weights[None, :]).sum(axis=1) * days
+    return month, on_demand, spots[k].astype(int)
+
+
+@dataclass
+class CostTable:
+    """Per month, the exact on-demand/spot cost for every possible count of committed instances."""
+
+    options_r: list[str]
+    a_max: int
+    month_usd: np.ndarray  # [m, a], inf where infeasible
+    on_demand: np.ndarray  # [m, a, h]
+    spot: np.ndarray  # [m, a, h]
+
+    def lower_bound_usd(self, usd_per_hour: dict[str, float]) -> float:
+        """No mix costs less: each active commitment pays at least the cheapest reserved rate."""
+        rate = min((usd_per_hour[o] for o in self.options_r), default=0.0) * HOURS_PER_MONTH
+        per_a = self.month_usd + rate * np.arange(self.a_max + 1)[None, :]
+        return float(per_a.min(axis=1).sum())
+
+
+def cost_table(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, usd_per_hour: dict[str, float],
+               max_spot_share: float, spot_overhead: float) -> CostTable:
+    M, H = need.shape
+    options_r = [o for o in ("reserved_1y", "reserved_3y") if o in usd_per_hour]
+    peak = need.max(axis=1)
+    a_max = int(need.max()) if options_r else 0
+    A_vals = np.arange(a_max + 1)
+    c = np.full((M, a_max + 1), np.inf)
+    flex_od = np.zeros((M, a_max + 1, H), dtype=int)
+    flex_spot = np.zeros((M, a_max + 1, H), dtype=int)
+    for m in range(M):
+        cap = math.floor(max_spot_share * peak[m] + 1e-9)
+        c[m], flex_od[m], flex_spot[m] = _flexible_costs(need[m], int(floor[m]), A_vals, weights,
+                                                         usd_per_hour, cap, spot_overhead)
+    return CostTable(options_r=options_r, a_max=a_max, month_usd=c, on_demand=flex_od, spot=flex_spot)
 
 
 def solve_mix(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, usd_per_hour: dict[str, float],
-              max_spot_share: float, spot_overhead: float) -> MixSolution:
+              max_spot_share: float, spot_overhead: float, table: CostTable | None = None) -> MixSolution:
     """Cheapest purchase mix meeting `need[m, h]` instances in every month m and hour level h.
 
     `weights[h]` is the number of hours of the day at level h; `usd_per_hour` holds the allowed
     options only. Exact, as an integer program solved by HiGHS: integer commitments bought each
     month (`R[option, s]`), and for each month a one-hot choice `z[m, a]` of how many committed
     instances are active, whose on-demand and spot top-up cost `c[m, a]` is computed exactly by
-    enumeration (`_flexible_cost`). Active commitments must equal the sum of purchases still in
+    enumeration (`cost_table`). Active commitments must equal the sum of purchases still in
     their term.
     """
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import lil_matrix
 
     M, H = need.shape
-    options_r = [o for o in ("reserved_1y", "reserved_3y") if o in usd_per_hour]
-    peak = need.max(axis=1)
-    a_max = int(need.max()) if options_r else 0
+    t = table or cost_table(need, floor, weights, usd_per_hour, max_spot_share, spot_overhead)
+    options_r, a_max, c = t.options_r, t.a_max, t.month_usd
     A_vals = np.arange(a_max + 1)
-    flex = {}
-    c = np.full((M, a_max + 1), np.inf)
-    for m in range(M):
-        cap = math.floor(max_spot_share * peak[m] + 1e-9)
-        for a in A_vals:
-            r = _flexible_cost(need[m], int(floor[m]), int(a), weights, usd_per_hour, cap, spot_overhead)
-            if r is not None:
-                c[m, a] = r[0]
-                flex[(m, int(a))] = r
     n_r = len(options_r) * M
     n_z = M * (a_max + 1)
     n = n_r + n_z
@@ -237,8 +258,8 @@ def solve_mix(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, usd_per_
     total = float(sum(cost[:n_r] * x[:n_r]))
     for m in range(M):
         a = int(np.argmax(x[n_r + m * (a_max + 1): n_r + (m + 1) * (a_max + 1)]))
-        month_cost, on_demand[m], spot[m] = flex[(m, a)]
-        total += month_cost
+        on_demand[m], spot[m] = t.on_demand[m, a], t.spot[m, a]
+        total += float(c[m, a])
     return MixSolution(cost_usd=total, reserved_bought=reserved, on_demand=on_demand, spot=spot)
 
 
@@ -383,17 +404,17 @@ def size_workload(plan: Plan, workload: Workload, offers, table) -> WorkloadFlee
     for cand in cands:
         floor = floor_instances(plan, cand.replicas_per_instance, k)
         need = np.stack([instances_needed(r, levels, c.headroom, cand.requests_per_s, floor) for r in mean_rps])
-        lb = lower_bound_usd(need, weights, cand.usd_per_hour, c.spot_interruption_overhead)
-        prepared.append((lb, cand, need, floor))
+        floors = np.full(len(mean_rps), floor)
+        ct = cost_table(need, floors, weights, cand.usd_per_hour, c.max_spot_share, c.spot_interruption_overhead)
+        prepared.append((ct.lower_bound_usd(cand.usd_per_hour), cand, need, floors, ct))
     # cheapest bound first; among equals, the candidate that serves most per instance
     prepared.sort(key=lambda p: (p[0], -p[1].requests_per_s, p[1].region, p[1].instance_type, p[1].tp))
-    for lb, cand, need, floor in prepared:
+    for lb, cand, need, floors, ct in prepared:
         incumbent = best_per_region.get(cand.region)
         if incumbent is not None and lb > incumbent[0] + 1e-6:
             continue
-        floors = np.full(len(mean_rps), floor)
         sol = solve_mix(need, floors, weights, cand.usd_per_hour, c.max_spot_share,
-                        c.spot_interruption_overhead)
+                        c.spot_interruption_overhead, table=ct)
         if (incumbent is None or sol.cost_usd < incumbent[0] - 1e-6
                 or (sol.cost_usd <= incumbent[0] + 1e-6 and cand.requests_per_s > incumbent[1].requests_per_s)):
             best_per_region[cand.region] = (sol.cost_usd, cand, need, sol)
