@@ -60,9 +60,11 @@ def build_forecast(plan: Plan) -> dict[str, Any]:
 
 def forecast(plan_file: str | Path, out_dir: str | Path | None = None,
              generated_at: str | None = None) -> ForecastResult:
+    from planner import forecast as forecast_mod, report, scenarios
+
     plan = load(plan_file)
     result = build_forecast(plan)
-    from planner import report
+    result.update(scenarios.run(plan, forecast_mod.build, base=result))
 
     out = Path(out_dir) if out_dir else Path(f"forecast-{plan.name}")
     generated_at = generated_at or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

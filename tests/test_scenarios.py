@@ -1,0 +1,159 @@
+"""scenarios.run: variants change exactly the intended plan fields; results traced to each build."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from planner import scenarios
+from planner.plan import parse
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def plan_dict(**traffic) -> dict:
+    t = {"requests_per_day": 10000, "monthly_growth": 0.1, "peak_to_average": 3.0,
+         "input_tokens": 1000, "output_tokens": 250}
+    t.update(traffic)
+    return {
+        "name": "toy", "start": "2027-01", "horizon_months": 6,
+        "constraints": {"regions": ["us-east-1"]},
+        "workloads": [{"name": "chat", "model": "llama-3.1-8b", "traffic": t, "compare_with": ["openai/gpt-4o"]}],
+        "costs": {"uncertainty_buffer": 0.3},
+    }
+
+
+def fake_build(seen: list):
+    """A forecast whose numbers follow the plan in a way we can compute by hand:
+    requests/month = requests_per_day × 30 × (1 + growth)^k; API = $10 per million tokens;
+    self-hosted = ($2,000 × GPU price multiplier + $0.001 per request) × (1 + buffer).
+    Break-even = first month where cumulative self-hosted <= cumulative API."""
+
+    def build(plan) -> dict:
+        seen.append(plan)
+        w = plan.workloads[0]
+        t = w.traffic
+        months, cum_sh, cum_api, be = [], 0.0, 0.0, None
+        for k, month in enumerate(plan.months()):
+            req = t.requests_per_day * 30 * (1 + t.monthly_growth) ** k
+            api = req * (t.input_tokens + t.output_tokens) * 10e-6
+            sh = (2000 * plan.pricing.compute_price_multiplier + 0.001 * req) * (1 + plan.costs.uncertainty_buffer)
+            cum_sh, cum_api = cum_sh + sh, cum_api + api
+            if be is None and cum_sh <= cum_api:
+                be = {"month": month, "monthly_requests": req}
+            months.append({"month": month, "api": api, "sh": sh})
+        return {"totals": {"first_12_months": {"api_usd": {"openai/gpt-4o": cum_api}, "self_hosted_usd": cum_sh},
+                           "horizon": {"api_usd": {"openai/gpt-4o": cum_api}, "self_hosted_usd": cum_sh}},
+                "break_even": {"openai/gpt-4o": be or {"month": None, "monthly_requests": None}},
+                "spot": plan.pricing.spot_price_multiplier}
+
+    return build
+
+
+def test_scenarios_low_base_high_move_traffic_growth_and_spot_together():
+    plan = parse(plan_dict())
+    seen: list = []
+    out = scenarios.run(plan, fake_build(seen))
+    by = {s["name"]: s for s in out["scenarios"]}
+    assert list(by) == ["low", "base", "high"]
+    assert by["low"]["traffic_multiplier"] == 0.7 and by["high"]["traffic_multiplier"] == 1.5
+    assert by["low"]["growth"] == {"chat": pytest.approx(0.05)} and by["high"]["growth"] == {"chat": pytest.approx(0.15)}
+    assert by["base"]["growth"] == {"chat": 0.1}
+    assert by["low"]["spot_price_multiplier"] == 0.8 and by["high"]["spot_price_multiplier"] == 1.5
+    # low traffic: 10,000 × 0.7 × 30 = 210,000 requests in the first month, 1,250 tokens each at $10/M
+    low_plan = next(p for p in seen if p.workloads[0].traffic.requests_per_day == pytest.approx(7000))
+    assert low_plan.workloads[0].traffic.monthly_growth == pytest.approx(0.05)
+    assert low_plan.pricing.spot_price_multiplier == 0.8
+    api_low = sum(210_000 * 1.05 ** k * 1250 * 10e-6 for k in range(6))
+    assert by["low"]["totals"]["horizon"]["api_usd"]["openai/gpt-4o"] == pytest.approx(api_low)
+    # the input plan is untouched
+    assert plan.workloads[0].traffic.requests_per_day == 10000 and plan.pricing.spot_price_multiplier == 1.0
+    # 1 base + 2 scenarios + 10 sensitivity builds; the buffer/tokens/gpu variants are all distinct
+    assert len(seen) == 13
+
+
+def test_scenarios_sensitivity_one_at_a_time():
+    plan = parse(plan_dict())
+    seen: list = []
+    out = scenarios.run(plan, fake_build(seen))
+    sens = {s["parameter"]: s for s in out["sensitivity"]}
+    assert list(sens) == ["traffic", "input_tokens", "output_tokens", "gpu_prices", "uncertainty_buffer"]
+    assert (sens["uncertainty_buffer"]["low_value"], sens["uncertainty_buffer"]["high_value"]) == pytest.approx((0.15, 0.45))
+    assert (sens["gpu_prices"]["low_value"], sens["gpu_prices"]["high_value"]) == (0.8, 1.2)
+    for s in sens.values():
+        assert s["model"] == "openai/gpt-4o"
+    # more traffic or tokens -> more savings; dearer GPUs or a bigger buffer -> less
+    for p in ("traffic", "input_tokens", "output_tokens"):
+        assert sens[p]["horizon_savings_high_usd"] > sens[p]["horizon_savings_base_usd"] > sens[p]["horizon_savings_low_usd"]
+    for p in ("gpu_prices", "uncertainty_buffer"):
+        assert sens[p]["horizon_savings_high_usd"] < sens[p]["horizon_savings_base_usd"] < sens[p]["horizon_savings_low_usd"]
+    # each sensitivity build changes one field only
+    base = plan.model_dump()
+    changed = []
+    for p in seen[3:]:
+        d = p.model_dump()
+        diff = [k for k in ("requests_per_day", "monthly_growth", "input_tokens", "output_tokens")
+                if d["workloads"][0]["traffic"][k] != base["workloads"][0]["traffic"][k]]
+        diff += [k for k in ("compute_price_multiplier", "spot_price_multiplier") if d["pricing"][k] != base["pricing"][k]]
+        diff += ["uncertainty_buffer"] if d["costs"]["uncertainty_buffer"] != base["costs"]["uncertainty_buffer"] else []
+        changed.append(diff)
+    assert changed == [["requests_per_day"]] * 2 + [["input_tokens"]] * 2 + [["output_tokens"]] * 2 + \
+        [["compute_price_multiplier"]] * 2 + [["uncertainty_buffer"]] * 2
+    # break-even by hand for the base: month k costs (2,000 + 0.001 × r_k) × 1.3 self-hosted vs r_k × 0.0125 API,
+    # r_k = 300,000 × 1.1^k: API 3,750 / 4,125 / 4,537.5; self-hosted 2,990 / 3,029 / 3,072 -> month 1
+    assert sens["traffic"]["break_even_base"] == "2027-01"
+
+
+def test_scenarios_plan_ranges_and_base_reuse():
+    d = plan_dict()
+    d["scenarios"] = {"traffic_low": 0.5, "traffic_high": 2.0, "growth_low": 0.0, "growth_high": 0.2,
+                      "spot_price_low": 0.9, "spot_price_high": 1.1}
+    plan = parse(d)
+    seen: list = []
+    build = fake_build(seen)
+    base = build(plan)
+    seen.clear()
+    out = scenarios.run(plan, build, base=base)
+    assert len(seen) == 12  # the base is not built again
+    by = {s["name"]: s for s in out["scenarios"]}
+    assert by["low"]["growth"] == {"chat": 0.0} and by["high"]["growth"] == {"chat": 0.2}
+    assert by["high"]["traffic_multiplier"] == 2.0 and by["high"]["spot_price_multiplier"] == 1.1
+    assert by["base"]["totals"] is base["totals"] or by["base"]["totals"] == base["totals"]
+
+
+def test_scenarios_series_traffic_scales_every_month_and_keeps_its_shape():
+    d = plan_dict()
+    t = d["workloads"][0]["traffic"]
+    del t["requests_per_day"]
+    t["monthly_growth"] = 0.0
+    t["requests_per_day_by_month"] = {"2027-01": 1000, "2027-06": 4000}
+    plan = parse(d)
+    v = scenarios.scale_traffic(plan, 1.5)
+    assert v.workloads[0].traffic.requests_per_day_by_month == {"2027-01": 1500, "2027-06": 6000}
+    assert scenarios._growth(plan, "high", scenarios._settings(plan)) == {"chat": None}
+
+
+def test_scenarios_without_self_hosted_side_skip_sensitivity():
+    plan = parse(plan_dict())
+    calls = []
+
+    def api_only(p):
+        calls.append(p)
+        return {"totals": {"horizon": {"api_usd": {"openai/gpt-4o": 1.0}}}}
+
+    out = scenarios.run(plan, api_only)
+    assert [s["name"] for s in out["scenarios"]] == ["low", "base", "high"]
+    assert out["sensitivity"] == [] and len(calls) == 3
+
+
+def test_scenarios_with_the_real_forecast_are_fast():
+    from planner import forecast
+
+    plan = parse(plan_dict())
+    t0 = time.perf_counter()
+    out = scenarios.run(plan, forecast.build)
+    elapsed = time.perf_counter() - t0
+    assert [s["name"] for s in out["scenarios"]] == ["low", "base", "high"]
+    assert elapsed < 30, f"scenarios took {elapsed:.1f} s"
