@@ -41,6 +41,12 @@ class StackFleet:
     compute_usd_month: float  # self-hosted compute cost of this workload in this month
     weights_gib: float = 0.0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # instance types with the same GPU and GPU count in the region, priced higher than the chosen
+    # one: an Auto Scaling group may launch them when the chosen type has no capacity
+    equivalent_instance_types: tuple[str, ...] = ()
+    # what one replica serves under the SLO, and the plan's headroom: the autoscaling target
+    replica_requests_per_s: float = 0.0
+    headroom: float = 0.0
 
 
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -116,14 +122,14 @@ def stack_fleet(plan_path: str, workload: str, month: str | None, environment: s
     spec = catalog.load_models()[w.model]
     weights_gib = spec.params_b * 1e9 * perf.load_factors().get("bytes_per_weight", w.precision) / 2**30
     notes = tuple(wf.notes) + pinned_note
-    if cand.equivalents:
-        notes += (f"equivalent instance types: {', '.join(cand.equivalents)}",)
     return StackFleet(
         plan_name=plan.name, plan_file=str(plan_path), workload=workload, month=month,
         allowed_regions=tuple(plan.constraints.regions), model=w.model, hf_model_id=spec.hf_id,
         precision=w.precision, tp=cand.tp,
         max_model_len=_max_model_len(spec.context_length, w.traffic.input_tokens, w.traffic.output_tokens),
         fleet=tuple(lines), compute_usd_month=sum(line.usd for line in lines), weights_gib=weights_gib,
+        equivalent_instance_types=tuple(cand.equivalents),
+        replica_requests_per_s=cand.replica_requests_per_s, headroom=plan.constraints.headroom,
         notes=notes + ((f"{environment}: reduced from prod's {mf.instances_peak} peak instances",)
                        if environment != "prod" else ()),
     )

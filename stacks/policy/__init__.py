@@ -1,0 +1,1 @@
+"""Policy pack for the stacks: rules in `stacks.policy.rules`, pack in `__main__.py`."""
