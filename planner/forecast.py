@@ -190,7 +190,9 @@ def _best_split(plan: Plan, ws_cost: dict[str, float], api_cost: dict[str, float
 
 
 def recommend(plan: Plan, ws_cost: dict[str, float], api_cost: dict[str, float], shared_total: float,
-              api_fixed_total: float, api_monthly_peak: dict[str, tuple[str, float]]) -> dict[str, Any]:
+              api_fixed_total: float, api_monthly_series: dict[str, list[tuple[str, float]]]) -> dict[str, Any]:
+    """API, self-host or hybrid per workload, with the trigger that decided it."""
+    api_monthly_peak = {name: max(series, key=lambda x: x[1]) for name, series in api_monthly_series.items()}
     buffer = plan.costs.uncertainty_buffer
     forced: dict[str, str] = {}
     for w in plan.workloads:
@@ -206,11 +208,13 @@ def recommend(plan: Plan, ws_cost: dict[str, float], api_cost: dict[str, float],
     for w in plan.workloads:
         incumbent = w.compare_with[0]
         peak_month, peak_spend = api_monthly_peak[w.name]
+        saving = api_cost[w.name] - ws_cost[w.name] * (1 + buffer)
         if w.name in forced:
             trig = forced[w.name]
             reason = ("its data may not go to a third-party API (api_allowed: false)" if trig == "residency"
                       else "the API cannot meet its latency SLO (api_meets_slo: false)")
             decision = "self-host"
+            triggers.append(f"{trig}: {w.name} must be self-hosted: {reason}")
         elif w.name in hosted:
             trig = "volume"
             reason = (f"at this volume self-hosting costs less than {incumbent} over the horizon, "
@@ -218,18 +222,24 @@ def recommend(plan: Plan, ws_cost: dict[str, float], api_cost: dict[str, float],
             decision = "self-host"
         else:
             decision = "api"
+            trig = "spend threshold" if peak_spend >= threshold else "volume"
             if peak_spend >= threshold:
-                trig = "spend threshold"
                 reason = (f"{incumbent} spend reaches ${peak_spend:,.0f}/month by {peak_month} (threshold "
                           f"${threshold:,.0f}) but self-hosting still costs more: revisit as volume grows")
             else:
-                trig = "volume"
                 reason = (f"{incumbent} spend stays under ${threshold:,.0f}/month (peak ${peak_spend:,.0f} in "
                           f"{peak_month}); the API is cheaper once people and platform are counted")
+        if w.name not in forced:
+            triggers.append(f"volume: {w.name} on {incumbent} costs ${api_cost[w.name]:,.0f} over the horizon, "
+                            f"its own fleet and platform ${ws_cost[w.name] * (1 + buffer):,.0f} with the buffer "
+                            f"({'saves' if saving >= 0 else 'costs'} ${abs(saving):,.0f} before shared people "
+                            "and compliance costs)")
+        if peak_spend >= threshold:
+            first = next(m for m, usd in api_monthly_series[w.name] if usd >= threshold)
+            triggers.append(f"spend threshold: {w.name} on {incumbent} passes ${threshold:,.0f}/month in {first}")
         workloads.append({"name": w.name, "decision": decision, "trigger": trig, "reason": reason,
                           "compared_with": incumbent,
                           "self_hosted_usd": ws_cost[w.name] * (1 + buffer), "api_usd": api_cost[w.name]})
-        triggers.append(f"{w.name}: {decision} ({trig}): {reason}")
     decision = ("self-host" if len(hosted) == len(plan.workloads) else "api" if not hosted else "hybrid")
     return {"decision": decision, "workloads": workloads, "triggers": triggers,
             "horizon_total_usd": total, "all_api_horizon_usd": all_api}
@@ -256,7 +266,7 @@ def build(plan: Plan, *, fleet_plan=None) -> dict[str, Any]:
     months_out = []
     ws_cost = {w.name: 0.0 for w in plan.workloads}
     api_cost = {w.name: 0.0 for w in plan.workloads}
-    api_peak: dict[str, tuple[str, float]] = {w.name: (months[0], 0.0) for w in plan.workloads}
+    api_series: dict[str, list[tuple[str, float]]] = {w.name: [] for w in plan.workloads}
     shared_total = 0.0
     api_fixed_total = 0.0
     for k, month in enumerate(months):
@@ -272,8 +282,7 @@ def build(plan: Plan, *, fleet_plan=None) -> dict[str, Any]:
             ws_cost[w.name] += compute + sum(plat.values())
             incumbent_usd = bill[(w.name, month)][w.compare_with[0]]
             api_cost[w.name] += incumbent_usd
-            if incumbent_usd > api_peak[w.name][1]:
-                api_peak[w.name] = (month, incumbent_usd)
+            api_series[w.name].append((month, incumbent_usd))
             workloads.append({
                 "name": w.name,
                 "requests": float(row.requests),
@@ -319,7 +328,7 @@ def build(plan: Plan, *, fleet_plan=None) -> dict[str, Any]:
     self_series = [m["self_hosted_usd"]["total"] for m in months_out]
     breaks = {ref: break_even(months, self_series, [m["api_path_usd"][ref] for m in months_out], requests)
               for ref in models}
-    rec = recommend(plan, ws_cost, api_cost, shared_total, api_fixed_total, api_peak)
+    rec = recommend(plan, ws_cost, api_cost, shared_total, api_fixed_total, api_series)
 
     def totals(chunk: list[dict[str, Any]]) -> dict[str, Any]:
         cats = {c: sum(m["self_hosted_usd"][c] for m in chunk) for c in (*CATEGORIES, "total")}

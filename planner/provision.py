@@ -50,7 +50,7 @@ class StackFleet:
 
 
 ENVIRONMENTS = ("dev", "staging", "prod")
-STAGING_SHARE = 0.25  # staging runs a quarter of prod's peak instances, on demand, at least one per AZ
+STAGING_SHARE = 0.25  # staging runs a quarter of prod's peak instances (at least one per AZ), spot if allowed
 
 
 def _max_model_len(context_length: int, input_tokens: float, output_tokens: float) -> int:
@@ -69,7 +69,8 @@ def stack_fleet(plan_path: str, workload: str, month: str | None, environment: s
     (and a note says so).
 
     prod: the planned fleet, line for line. staging: the same instance type, a quarter of prod's
-    peak instances on demand (at least one per AZ). dev: one instance, spot where the plan allows it.
+    peak instances (at least one per AZ), on spot where the plan allows it. dev: one instance, spot
+    where the plan allows it.
     """
     import math
 
@@ -108,7 +109,8 @@ def stack_fleet(plan_path: str, workload: str, month: str | None, environment: s
         if environment == "staging":
             count = max(min(plan.constraints.availability_zones, mf.instances_peak),
                         math.ceil(mf.instances_peak * STAGING_SHARE))
-            purchase = "on_demand" if "on_demand" in cand.usd_per_hour else next(iter(cand.usd_per_hour))
+            # staging carries no production traffic: spot where the plan allows it
+            purchase = next(p for p in ("spot", "on_demand", "reserved_1y", "reserved_3y") if p in cand.usd_per_hour)
         else:
             count = 1
             purchase = "spot" if "spot" in cand.usd_per_hour else (

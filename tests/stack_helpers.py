@@ -38,7 +38,7 @@ ALLOWED = ("eu-central-1", "eu-north-1")
 
 def _line(instance_type: str, purchase: str, count: int, replicas: int, usd_per_hour: float,
           hours: float, gpus: int = 4) -> FleetLine:
-    return FleetLine(region="eu-central-1", instance_type=instance_type, gpu="L40S", gpus_per_instance=gpus,
+    return FleetLine(region="eu-north-1", instance_type=instance_type, gpu="L40S", gpus_per_instance=gpus,
                      tp=2, replicas=replicas, count=count, purchase=purchase, usd_per_hour=usd_per_hour,
                      hours=hours, usd=count * usd_per_hour * hours)
 

@@ -16,7 +16,8 @@ from collections import Counter
 import pulumi
 import pytest
 
-from stack_helpers import FIXTURE_FLEETS, STACKS, Recorded, StackRun, expected_fleet, run_stack
+from stack_helpers import (FIXTURE_FLEETS, PROJECT, REPO_ROOT, STACKS, Recorded, StackRun, expected_fleet, run_stack,
+                           stack_config)
 from stacks.config import capacity_groups
 from stacks.policy import rules
 
@@ -112,7 +113,7 @@ def test_capacity_groups_split_by_gpus_per_instance():
 
     fleet = FIXTURE_FLEETS["prod"]
     odd = replace(fleet.fleet[1], instance_type="g6e.48xlarge", gpus_per_instance=8, replicas=4)
-    groups = capacity_groups(replace(fleet, fleet=(fleet.fleet[0], odd, fleet.fleet[2])), "eu-central-1")
+    groups = capacity_groups(replace(fleet, fleet=(fleet.fleet[0], odd, fleet.fleet[2])), "eu-north-1")
     assert [(g.gpus_per_instance, g.instance_types, g.desired_capacity, g.replicas_per_instance) for g in groups] == [
         (4, ("g6e.12xlarge",), 4, 2), (8, ("g6e.48xlarge",), 1, 4)]
 
@@ -132,8 +133,8 @@ def test_disallowed_region_refused_before_any_resource(region):
 
 def test_allowed_region_is_accepted_then_checked_against_fleet():
     recorded: list = []
-    with pytest.raises(pulumi.RunError, match="places the chat fleet .* in eu-central-1"):
-        run_stack("prod", overrides={"aws:region": "eu-north-1"}, fleet=FIXTURE_FLEETS["prod"], recorded=recorded)
+    with pytest.raises(pulumi.RunError, match="places the chat fleet .* in eu-north-1"):
+        run_stack("prod", overrides={"aws:region": "eu-central-1"}, fleet=FIXTURE_FLEETS["prod"], recorded=recorded)
     assert recorded == []
 
 
@@ -322,4 +323,26 @@ def test_policy_pack_catches_a_broken_stack(runs):
     views = runs["prod"].policy_views()
     lb = next(v for v in views if v.type == "aws:lb/loadBalancer:LoadBalancer")
     broken = [replace(v, props={**v.props, "internal": False}) if v is lb else v for v in views]
-    assert [urn for _, urn in rules.check_stack(broken, ("eu-central-1",))] == [lb.urn]
+    assert [urn for _, urn in rules.check_stack(broken, ("eu-north-1",))] == [lb.urn]
+
+
+def test_prod_equals_planner_size(runs):
+    """`planner size` and the prod stack agree: the instance types and counts of the month's fleet."""
+    from planner import service
+
+    config = stack_config("prod")
+    month = config.get(f"{PROJECT}:month") or None
+    sized = service.size(REPO_ROOT / config[f"{PROJECT}:plan"], month)
+    (m,) = sized["months"] if month else sized["months"][:1]
+    (w,) = [w for w in m["workloads"] if w["name"] == config[f"{PROJECT}:workload"]]
+    assert {line["region"] for line in w["fleet"]} == {config["aws:region"]}, "prod runs where the planner sized it"
+    run = runs["prod"]
+    groups = asgs(run)
+    planned_types = {line["instance_type"] for line in w["fleet"]}
+    recorded_first_types = {g.inputs["mixedInstancesPolicy"]["launchTemplate"]["overrides"][0]["instanceType"]
+                            for g in groups}
+    assert recorded_first_types == planned_types
+    assert sum(int(g.inputs["desiredCapacity"]) for g in groups) == sum(line["count"] for line in w["fleet"])
+    reserved = sum(line["count"] for line in w["fleet"] if line["purchase"].startswith("reserved"))
+    assert sum(int(g.inputs["mixedInstancesPolicy"]["instancesDistribution"]["onDemandBaseCapacity"])
+               for g in groups) == reserved
