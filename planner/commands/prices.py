@@ -202,7 +202,8 @@ def run_refresh(regions: list[str], instance_types: list[str], *, out: Path | No
 
 def register(app: typer.Typer) -> None:
     prices_app = typer.Typer(cls=_PlanOrCommand, invoke_without_command=True, no_args_is_help=True,
-                             help="List the GPU offers a plan allows, or refresh prices from AWS.")
+                             help="List the GPU offers a plan allows, or refresh prices from AWS.\n\n"
+                                  "Example: planner prices examples/eu-chat-assistant.yaml --json")
 
     @prices_app.callback()
     def prices(

@@ -1,4 +1,4 @@
-"""Policy pack: `pulumi preview --policy-pack stacks/policy` (see docs/provisioning.md).
+"""Policy pack: `pulumi preview --policy-pack stacks/policy` (see README.md, "Provisioning the fleet with Pulumi").
 
 The rules are plain functions in `stacks.policy.rules` (tests call them directly); this file
 only wraps them. Allowed regions come from the pack config `allowed-regions: {allowedRegions:
