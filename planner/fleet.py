@@ -456,7 +456,10 @@ def load_offers(plan: Plan):
     import pricing
     from pricing import snapshot
 
+    from pricing.availability import check_plan_regions
+
     table = snapshot.load(plan.resolve_path(plan.pricing.snapshot) if plan.pricing.snapshot else None)
+    check_plan_regions(table, plan.constraints.regions, plan.constraints.gpus, file=plan.file)
     r1 = plan.pricing.reserved_1y_discount
     r3 = plan.pricing.reserved_3y_discount
     offers = pricing.offers_for(

@@ -21,9 +21,10 @@ class ValidateSummary:
 
 
 def validate(plan_file: str | Path) -> ValidateSummary:
-    from planner import demand
+    from planner import demand, fleet
 
     plan = load(plan_file)
+    price_table, _ = fleet.load_offers(plan)  # rejects regions that offer none of the allowed GPUs
     table = demand.build(plan)
     rows = []
     for w in plan.workloads:
@@ -36,6 +37,9 @@ def validate(plan_file: str | Path) -> ValidateSummary:
                      f"{w.traffic.input_tokens:g} / {w.traffic.output_tokens:g}",
                      slo, ", ".join(w.compare_with)))
     notes = []
+    stale = _staleness(price_table)
+    if stale:
+        notes.append(stale)
     for w in plan.workloads:
         if w.traffic.hourly_profile is None:
             notes.append(f"{w.name}: daily shape assumed from peak_to_average {w.traffic.peak_to_average:g} "
@@ -70,8 +74,19 @@ def forecast(plan_file: str | Path, out_dir: str | Path | None = None,
     generated_at = generated_at or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     files = report.write(result, out, generated_at=generated_at)
     answer = report.answer_lines(result) if hasattr(report, "answer_lines") else []
+    from planner import fleet
+
+    stale = _staleness(fleet.load_offers(plan)[0])
     return ForecastResult(forecast=result, out_dir=out, files=files, answer=answer,
-                          warnings=list(result.get("warnings", [])))
+                          warnings=list(result.get("warnings", [])) + ([stale] if stale else []))
+
+
+def _staleness(price_table) -> str | None:
+    """The snapshot's age against today: said on the terminal, never in forecast.json (which must
+    not depend on the day it is run)."""
+    from pricing.snapshot import staleness_warning
+
+    return staleness_warning(price_table, dt.date.today())
 
 
 def size(plan_file: str | Path, month: str | None = None) -> dict[str, Any]:

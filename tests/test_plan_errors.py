@@ -132,3 +132,15 @@ def test_validate_prints_summary(capsys):
 def test_validate_bad_plan_exits_2(tmp_path, capsys):
     code, err, _ = _run_bad(tmp_path, capsys, _set(base(), "constraints.regions", []))
     assert code == 2 and "constraints.regions" in err
+
+
+def test_plan_regions_offering_none_of_the_gpus_are_rejected(tmp_path, capsys):
+    data = _set(base(), "constraints.regions", ["eu-west-1"])  # offers g5 and p4d only
+    data["constraints"]["gpus"] = ["H100"]
+    code, err, out = _run_bad(tmp_path, capsys, data)
+    assert code == 2
+    line = err.strip()
+    assert len(line.splitlines()) == 1
+    assert ": constraints.regions: none of the allowed regions (eu-west-1) offers any of H100" in line
+    assert "eu-north-1 (p5.48xlarge)" in line  # names a region that does
+    assert not out.exists()
