@@ -404,14 +404,18 @@ def size_workload(plan: Plan, workload: Workload, offers, table) -> WorkloadFlee
     for cand in cands:
         floor = floor_instances(plan, cand.replicas_per_instance, k)
         need = np.stack([instances_needed(r, levels, c.headroom, cand.requests_per_s, floor) for r in mean_rps])
-        floors = np.full(len(mean_rps), floor)
-        ct = cost_table(need, floors, weights, cand.usd_per_hour, c.max_spot_share, c.spot_interruption_overhead)
-        prepared.append((ct.lower_bound_usd(cand.usd_per_hour), cand, need, floors, ct))
-    # cheapest bound first; among equals, the candidate that serves most per instance
+        quick = lower_bound_usd(need, weights, cand.usd_per_hour, c.spot_interruption_overhead)
+        prepared.append((quick, cand, need, np.full(len(mean_rps), floor)))
+    # cheapest bound first; among equals, the candidate that serves most per instance. Two bounds
+    # prune: a quick one (cheapest rate on every needed instance-hour), then the exact per-month
+    # cost table's (every commitment pays at least the cheapest reserved rate).
     prepared.sort(key=lambda p: (p[0], -p[1].requests_per_s, p[1].region, p[1].instance_type, p[1].tp))
-    for lb, cand, need, floors, ct in prepared:
+    for quick, cand, need, floors in prepared:
         incumbent = best_per_region.get(cand.region)
-        if incumbent is not None and lb > incumbent[0] + 1e-6:
+        if incumbent is not None and quick > incumbent[0] + 1e-6:
+            continue
+        ct = cost_table(need, floors, weights, cand.usd_per_hour, c.max_spot_share, c.spot_interruption_overhead)
+        if incumbent is not None and ct.lower_bound_usd(cand.usd_per_hour) > incumbent[0] + 1e-6:
             continue
         sol = solve_mix(need, floors, weights, cand.usd_per_hour, c.max_spot_share,
                         c.spot_interruption_overhead, table=ct)
