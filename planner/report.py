@@ -355,6 +355,11 @@ def _cost_table(f: dict) -> dict:
     note = None if sh else f"Only the API side: {SELF_HOSTED_ABSENT}."
     if has_path:
         note = (note + " " if note else "") + "API path = token bill plus the API path's own people, data/eval and compliance."
+    unused = [m.get("unused_committed_usd") for m in _months(f) if _is_number(m.get("unused_committed_usd"))]
+    if sh and unused:
+        note = (note + " " if note else "") + (
+            f"Committed (reserved) hours left unused off-peak: {usd(sum(unused))} over the horizon, "
+            "already inside Compute: commitments are paid whether used or not.")
     return _table("Cost per month and category", headers, rows, numeric=set(range(1, len(headers))), note=note)
 
 
