@@ -47,6 +47,7 @@ class StackFleet:
     # what one replica serves under the SLO, and the plan's headroom: the autoscaling target
     replica_requests_per_s: float = 0.0
     headroom: float = 0.0
+    kv_precision: str = ""  # KV-cache precision the throughput model assumed (fp8 or 16-bit)
 
 
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -132,6 +133,7 @@ def stack_fleet(plan_path: str, workload: str, month: str | None, environment: s
         fleet=tuple(lines), compute_usd_month=sum(line.usd for line in lines), weights_gib=weights_gib,
         equivalent_instance_types=tuple(cand.equivalents),
         replica_requests_per_s=cand.replica_requests_per_s, headroom=plan.constraints.headroom,
+        kv_precision=w.kv_precision or perf.load_factors().get("default_kv_precision", w.precision),
         notes=notes + ((f"{environment}: reduced from prod's {mf.instances_peak} peak instances",)
                        if environment != "prod" else ()),
     )

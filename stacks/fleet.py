@@ -49,6 +49,7 @@ class GpuFleetArgs:
     # autoscaling on load-balancer requests per instance; None leaves the group at its planned size
     scaling_resource_label: pulumi.Input[str] | None = None  # "<alb arn suffix>/<target group arn suffix>"
     replica_requests_per_s: float = 0.0  # what one replica serves under the SLO (planner)
+    kv_precision: str = ""  # KV-cache precision the planner's throughput assumed
     headroom: float = 0.0  # the plan's spare capacity over peak demand
 
 
@@ -116,7 +117,7 @@ class GpuFleet(pulumi.ComponentResource):
                 weights_uri=f"s3://{args.weights_bucket}/{args.weights_prefix}",
                 region=args.region, precision=args.precision, tp=args.tp,
                 data_parallel=group.replicas_per_instance, max_model_len=args.max_model_len,
-                port=args.server_port, image=args.vllm_image)
+                port=args.server_port, image=args.vllm_image, kv_precision=args.kv_precision)
             template = aws.ec2.LaunchTemplate(
                 f"{gname}-lt",
                 description=f"{args.served_model_name} vLLM server, {group.gpus_per_instance} GPUs per instance",

@@ -98,6 +98,7 @@ def run() -> dict[str, pulumi.Output]:
                                                     endpoint.target_group.arn_suffix),
         replica_requests_per_s=fleet.replica_requests_per_s,
         headroom=fleet.headroom,
+        kv_precision=fleet.kv_precision,
     ), opts)
 
     CostGuard(f"{base}-costguard", CostGuardArgs(

@@ -24,6 +24,10 @@ PRECISION_FLAGS = {
 }
 
 
+# The KV cache in the precision the throughput model assumed: an fp8 cache holds twice the tokens.
+KV_CACHE_FLAGS = {"fp8": ["--kv-cache-dtype", "fp8"]}
+
+
 @dataclass(frozen=True)
 class ServerSpec:
     served_model_name: str  # the Hugging Face id clients send as "model"
@@ -35,6 +39,7 @@ class ServerSpec:
     max_model_len: int
     port: int
     image: str
+    kv_precision: str = ""  # "" or 16-bit: vLLM's default (the weights' dtype)
 
 
 def server_command(spec: ServerSpec) -> list[str]:
@@ -48,6 +53,7 @@ def server_command(spec: ServerSpec) -> list[str]:
         "--tensor-parallel-size", str(spec.tp),
         "--max-model-len", str(spec.max_model_len),
         *PRECISION_FLAGS[spec.precision],
+        *KV_CACHE_FLAGS.get(spec.kv_precision, []),
     ]
     if spec.data_parallel > 1:
         args += ["--data-parallel-size", str(spec.data_parallel)]

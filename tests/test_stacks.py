@@ -197,6 +197,8 @@ def test_launch_template_baseline(runs, stack):
         precision_flag = {"fp16": "--dtype float16", "bf16": "--dtype bfloat16", "fp8": "--quantization fp8",
                           "int4": ""}[fleet.precision]
         assert precision_flag in script, f"{lt}: precision {fleet.precision}"
+        if fleet.kv_precision == "fp8":
+            assert "--kv-cache-dtype fp8" in script, f"{lt}: the KV cache the throughput model assumed"
 
 
 @pytest.mark.parametrize("stack", STACKS)
