@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -209,7 +210,7 @@ def solve_mix(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, usd_per_
     their term.
     """
     from scipy.optimize import Bounds, LinearConstraint, milp
-    from scipy.sparse import lil_matrix
+    from scipy.sparse import coo_matrix
 
     M, H = need.shape
     t = table or cost_table(need, floor, weights, usd_per_hour, max_spot_share, spot_overhead)
@@ -231,18 +232,23 @@ def solve_mix(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, usd_per_
                 cost[j] = c[m, a]
             else:
                 upper[j] = 0
-    rows = lil_matrix((2 * M, n))
-    lo = np.zeros(2 * M)
-    hi = np.zeros(2 * M)
+    r_i: list[int] = []
+    c_i: list[int] = []
+    vals: list[float] = []
     for m in range(M):
         base = n_r + m * (a_max + 1)
-        for a in A_vals:
-            rows[m, base + a] = 1.0  # one active count per month
-            rows[M + m, base + a] = float(a)
-        lo[m] = hi[m] = 1.0
+        cols = list(range(base, base + a_max + 1))
+        r_i += [m] * len(cols) + [M + m] * len(cols)  # one active count per month; its value
+        c_i += cols + cols
+        vals += [1.0] * len(cols) + [float(a) for a in A_vals]
         for k, opt in enumerate(options_r):
             for s in range(max(0, m - TERMS_MONTHS[opt] + 1), m + 1):
-                rows[M + m, k * M + s] = -1.0  # active = purchases still in their term
+                r_i.append(M + m)  # active = purchases still in their term
+                c_i.append(k * M + s)
+                vals.append(-1.0)
+    rows = coo_matrix((vals, (r_i, c_i)), shape=(2 * M, n))
+    lo = np.concatenate([np.ones(M), np.zeros(M)])
+    hi = lo.copy()
     if not np.isfinite(c).any(axis=1).all():
         raise UserError("no purchase mix meets demand under the constraints; allow on_demand or a "
                         "reserved option in constraints.purchase", field="constraints.purchase")
@@ -410,12 +416,19 @@ def size_workload(plan: Plan, workload: Workload, offers, table) -> WorkloadFlee
     # prune: a quick one (cheapest rate on every needed instance-hour), then the exact per-month
     # cost table's (every commitment pays at least the cheapest reserved rate).
     prepared.sort(key=lambda p: (p[0], -p[1].requests_per_s, p[1].region, p[1].instance_type, p[1].tp))
+    def bar(region: str) -> float:
+        """A candidate matters only below its region's best and the k-th best region so far."""
+        own = best_per_region[region][0] if region in best_per_region else math.inf
+        bests = sorted(b[0] for b in best_per_region.values())
+        kth = bests[k - 1] if len(bests) >= k else math.inf
+        return min(own, kth) + 1e-6
+
     for quick, cand, need, floors in prepared:
         incumbent = best_per_region.get(cand.region)
-        if incumbent is not None and quick > incumbent[0] + 1e-6:
+        if quick > bar(cand.region):
             continue
         ct = cost_table(need, floors, weights, cand.usd_per_hour, c.max_spot_share, c.spot_interruption_overhead)
-        if incumbent is not None and ct.lower_bound_usd(cand.usd_per_hour) > incumbent[0] + 1e-6:
+        if ct.lower_bound_usd(cand.usd_per_hour) > bar(cand.region):
             continue
         sol = solve_mix(need, floors, weights, cand.usd_per_hour, c.max_spot_share,
                         c.spot_interruption_overhead, table=ct)
@@ -455,14 +468,26 @@ def _merge(a: MonthFleet, b: MonthFleet) -> MonthFleet:
                       unused_committed_usd=a.unused_committed_usd + b.unused_committed_usd)
 
 
-def load_offers(plan: Plan):
-    """The priced offers the plan may buy (its regions and GPU kinds), and the price table."""
-    import pricing
+@lru_cache(maxsize=8)
+def _price_table(path: str, mtime_ns: int):
+    """A snapshot read once per file version (scenario runs rebuild the forecast a dozen times)."""
     from pricing import snapshot
 
+    return snapshot.load(path)
+
+
+def load_offers(plan: Plan):
+    """The priced offers the plan may buy (its regions and GPU kinds), and the price table."""
+    from pathlib import Path
+
+    import pricing
+    from pricing import snapshot
     from pricing.availability import check_plan_regions
 
-    table = snapshot.load(plan.resolve_path(plan.pricing.snapshot) if plan.pricing.snapshot else None)
+    path = Path(plan.resolve_path(plan.pricing.snapshot) if plan.pricing.snapshot else snapshot.SHIPPED_SNAPSHOT)
+    if not path.is_file():
+        snapshot.load(path)  # raises the loader's own error naming the file
+    table = _price_table(str(path), path.stat().st_mtime_ns)
     check_plan_regions(table, plan.constraints.regions, plan.constraints.gpus, file=plan.file)
     r1 = plan.pricing.reserved_1y_discount
     r3 = plan.pricing.reserved_3y_discount

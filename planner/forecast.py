@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from functools import lru_cache
 from typing import Any
 
 from planner import demand as demand_mod
@@ -448,6 +449,7 @@ def _assumptions(plan: Plan, fleet_plan) -> list[dict[str, Any]]:
     return out
 
 
+@lru_cache(maxsize=1)
 def perf_fit_quality() -> dict[str, float]:
     """The calibration error figures recorded with the fitted factors."""
     from pathlib import Path
