@@ -476,18 +476,24 @@ def _price_table(path: str, mtime_ns: int):
     return snapshot.load(path)
 
 
-def load_offers(plan: Plan):
-    """The priced offers the plan may buy (its regions and GPU kinds), and the price table."""
+def price_table(plan: Plan):
+    """The plan's price snapshot (its own file or the shipped one), read once per file version."""
     from pathlib import Path
 
-    import pricing
     from pricing import snapshot
-    from pricing.availability import check_plan_regions
 
     path = Path(plan.resolve_path(plan.pricing.snapshot) if plan.pricing.snapshot else snapshot.SHIPPED_SNAPSHOT)
     if not path.is_file():
         snapshot.load(path)  # raises the loader's own error naming the file
-    table = _price_table(str(path), path.stat().st_mtime_ns)
+    return _price_table(str(path), path.stat().st_mtime_ns)
+
+
+def load_offers(plan: Plan):
+    """The priced offers the plan may buy (its regions and GPU kinds), and the price table."""
+    import pricing
+    from pricing.availability import check_plan_regions
+
+    table = price_table(plan)
     check_plan_regions(table, plan.constraints.regions, plan.constraints.gpus, file=plan.file)
     r1 = plan.pricing.reserved_1y_discount
     r3 = plan.pricing.reserved_3y_discount

@@ -21,7 +21,6 @@ from functools import lru_cache
 from typing import Any
 
 from planner import demand as demand_mod
-from planner.errors import UserError
 from planner.plan import Plan
 
 HOURS_PER_MONTH = demand_mod.HOURS_PER_MONTH
@@ -74,11 +73,9 @@ def weights_storage_gib(plan: Plan, model: str, precision: str) -> float:
     """EBS per instance: the plan's figure, or twice the weights (download + load) plus 100 GiB."""
     if plan.costs.weights_storage_gib is not None:
         return plan.costs.weights_storage_gib
-    from planner import catalog, perf
+    from planner import perf
 
-    spec = catalog.load_models()[model]
-    bytes_per_weight = perf.load_factors().get("bytes_per_weight", precision)
-    weights_gib = spec.params_b * 1e9 * bytes_per_weight / 2**30
+    weights_gib = perf.weights_gib(model, precision)
     return 2 * weights_gib + 100
 
 
@@ -251,14 +248,14 @@ def recommend(plan: Plan, ws_cost: dict[str, float], api_cost: dict[str, float],
 def build(plan: Plan, *, fleet_plan=None) -> dict[str, Any]:
     """The forecast of `plan` as a dict (the content of forecast.json)."""
     from planner import fleet as fleet_mod
-    from pricing import api, platform as platform_mod, quotas
+    from pricing import quotas
 
     table = demand_mod.build(plan)
     bill = api_bill(plan, table)
     price_table, offers = fleet_mod.load_offers(plan)
     if fleet_plan is None:
         fleet_plan = fleet_mod.build(plan, table, offers)
-    platform_prices = platform_mod.load()
+    platform_prices = _platform_prices()
     months = plan.months()
     buffer = plan.costs.uncertainty_buffer
     first_fleet = fleet_plan.workloads[0]
@@ -346,7 +343,7 @@ def build(plan: Plan, *, fleet_plan=None) -> dict[str, Any]:
         "hours_per_month": HOURS_PER_MONTH,
         "price_sources": _price_sources(plan, price_table, fleet_plan, platform_prices),
         "assumptions": _assumptions(plan, fleet_plan),
-        "fleet_choice": [_choice(plan, wf) for wf in fleet_plan.workloads],
+        "fleet_choice": [fleet_choice(plan, wf) for wf in fleet_plan.workloads],
         "months": months_out,
         "totals": {"first_12_months": totals(months_out[:12]), "horizon": totals(months_out)},
         "break_even": breaks,
@@ -356,7 +353,7 @@ def build(plan: Plan, *, fleet_plan=None) -> dict[str, Any]:
     }
 
 
-def _choice(plan: Plan, wf) -> dict[str, Any]:
+def fleet_choice(plan: Plan, wf) -> dict[str, Any]:
     c = wf.candidate
     return {"workload": wf.workload, "regions": [x.region for x in wf.candidates],
             "instance_type": c.instance_type, "equivalent_instance_types": list(c.equivalents),
@@ -447,6 +444,14 @@ def _assumptions(plan: Plan, fleet_plan) -> list[dict[str, Any]]:
                         "source": "assumed from peak_to_average; give traffic.hourly_profile for a measured shape",
                         "is_assumption": True})
     return out
+
+
+@lru_cache(maxsize=1)
+def _platform_prices():
+    """The shipped platform price table, read once (it has no per-plan override)."""
+    from pricing import platform as platform_mod
+
+    return platform_mod.load()
 
 
 @lru_cache(maxsize=1)

@@ -356,3 +356,9 @@ def best(model, gpu, precision, input_tokens, output_tokens, ttft_ms=None, tpot_
     ok = [c for c in capacities(model, gpu, precision, input_tokens, output_tokens, ttft_ms, tpot_ms,
                                 kv_precision, tps) if c.fits and c.meets_slo]
     return max(ok, key=lambda c: (c.output_tokens_per_s_per_gpu, -c.tp)) if ok else None
+
+
+def weights_gib(model: str, precision: str) -> float:
+    """Size of a model's weights at `precision`, in GiB (what the disk and the GPUs must hold)."""
+    spec = load_models()[resolve_model(model)]
+    return spec.params_b * 1e9 * load_factors().get("bytes_per_weight", resolve_precision(precision)) / GIB

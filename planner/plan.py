@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
                       model_validator)
 
 from planner.errors import UserError, did_you_mean
@@ -25,6 +25,14 @@ MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=False)
+
+
+def _resolved(resolve, value: str, index: int | None = None) -> str:
+    """`resolve(value)` (a catalog or price-list lookup), its UserError turned into a field error."""
+    try:
+        return resolve(value)
+    except UserError as exc:
+        raise ValueError(exc.message if index is None else f"[{index}]: {exc.message}") from None
 
 
 def _month(value: Any, what: str = "value") -> str:
@@ -78,13 +86,7 @@ class Constraints(_Strict):
 
         if not gpus:
             raise ValueError("is empty: omit it to allow every GPU kind in the catalog")
-        resolved = []
-        for i, gpu in enumerate(gpus):
-            try:
-                resolved.append(catalog.resolve_gpu(gpu))
-            except UserError as exc:
-                raise ValueError(f"[{i}]: {exc.message}") from None
-        return list(dict.fromkeys(resolved))
+        return list(dict.fromkeys(_resolved(catalog.resolve_gpu, gpu, i) for i, gpu in enumerate(gpus)))
 
     @field_validator("purchase")
     @classmethod
@@ -172,10 +174,7 @@ class Workload(_Strict):
     def _known_model(cls, model: str) -> str:
         from planner import catalog
 
-        try:
-            return catalog.resolve_model(model)
-        except UserError as exc:
-            raise ValueError(exc.message) from None
+        return _resolved(catalog.resolve_model, model)
 
     @field_validator("precision", "kv_precision")
     @classmethod
@@ -184,22 +183,14 @@ class Workload(_Strict):
             return None
         from planner import catalog
 
-        try:
-            return catalog.resolve_precision(precision)
-        except UserError as exc:
-            raise ValueError(exc.message) from None
+        return _resolved(catalog.resolve_precision, precision)
 
     @field_validator("compare_with")
     @classmethod
     def _known_api_models(cls, refs: list[str]) -> list[str]:
         from pricing import api
 
-        out = []
-        for i, ref in enumerate(refs):
-            try:
-                out.append(api.resolve(ref))
-            except UserError as exc:
-                raise ValueError(f"[{i}]: {exc.message}") from None
+        out = [_resolved(api.resolve, ref, i) for i, ref in enumerate(refs)]
         if len(set(out)) != len(out):
             raise ValueError("lists an API model twice")
         return out

@@ -123,7 +123,7 @@ def stack_fleet(plan_path: str, workload: str, month: str | None, environment: s
                            usd_per_hour=rate, hours=float(fleet_mod.HOURS_PER_MONTH),
                            usd=count * rate * fleet_mod.HOURS_PER_MONTH)]
     spec = catalog.load_models()[w.model]
-    weights_gib = spec.params_b * 1e9 * perf.load_factors().get("bytes_per_weight", w.precision) / 2**30
+    weights_gib = perf.weights_gib(w.model, w.precision)
     notes = tuple(wf.notes) + pinned_note
     return StackFleet(
         plan_name=plan.name, plan_file=str(plan_path), workload=workload, month=month,

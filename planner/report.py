@@ -216,7 +216,7 @@ def answer(f: dict) -> list[dict[str, str]]:
         if not isinstance(t, dict):
             continue
         sh = t.get("self_hosted_usd")
-        items = [f"self-hosted {usd(sh, cents=False)}" if _is_number(sh) else f"self-hosted not computed"]
+        items = [f"self-hosted {usd(sh, cents=False)}" if _is_number(sh) else "self-hosted not computed"]
         api = t.get("api_usd") or {}
         path = t.get("api_path_usd") or {}
         for model in dict.fromkeys([*path, *api]):

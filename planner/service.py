@@ -73,10 +73,10 @@ def forecast(plan_file: str | Path, out_dir: str | Path | None = None,
     out = Path(out_dir) if out_dir else Path(f"forecast-{plan.name}")
     generated_at = generated_at or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     files = report.write(result, out, generated_at=generated_at)
-    answer = report.answer_lines(result) if hasattr(report, "answer_lines") else []
+    answer = report.answer_lines(result)
     from planner import fleet
 
-    stale = _staleness(fleet.load_offers(plan)[0])
+    stale = _staleness(fleet.price_table(plan))
     return ForecastResult(forecast=result, out_dir=out, files=files, answer=answer,
                           warnings=list(result.get("warnings", [])) + ([stale] if stale else []))
 
@@ -116,8 +116,8 @@ def size(plan_file: str | Path, month: str | None = None) -> dict[str, Any]:
                               "compute_usd": mf.compute_usd,
                               "unused_committed_usd": mf.unused_committed_usd})
         out_months.append({"month": m, "workloads": workloads})
-    from planner.forecast import _choice
+    from planner.forecast import fleet_choice
 
     return {"plan": plan.name, "hours_per_month": fleet.HOURS_PER_MONTH,
-            "choices": [_choice(plan, wf) for wf in fp.workloads], "months": out_months,
+            "choices": [fleet_choice(plan, wf) for wf in fp.workloads], "months": out_months,
             "solve_seconds": fp.solve_seconds}

@@ -47,7 +47,7 @@ def test_charts_have_title_axis_labels_with_units_and_legend(name):
     for entry in legend:
         assert entry in found, (entry, found)
     assert re.search(r'id="[a-z]+-legend_1"', svg), "no legend group"
-    assert f"<title id=" in svg and title.replace("−", "−") in svg
+    assert "<title id=" in svg and title.replace("−", "−") in svg
 
 
 @pytest.mark.parametrize("name", list(EXPECTED))

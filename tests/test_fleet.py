@@ -92,7 +92,7 @@ def brute_force(need, floor, weights, usd, share, overhead):
 @pytest.mark.parametrize("seed", range(12))
 def test_fleet_matches_brute_force_small_cases(seed):
     rng = random.Random(seed)
-    M, H = 3, 2
+    M = 3  # months; two hour levels
     need = np.array(sorted([[rng.randint(1, 3), rng.randint(0, 2)] for _ in range(M)], key=sum))
     need = np.sort(need, axis=1)[:, ::-1].copy()
     floor = np.full(M, rng.randint(0, 1))

@@ -7,7 +7,6 @@ unconditional once the command lands.
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
