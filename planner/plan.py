@@ -18,8 +18,9 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_valid
                       model_validator)
 
 from planner.errors import UserError, did_you_mean
+from pricing.terms import DEFAULT_PURCHASE, Purchase
 
-PURCHASE_OPTIONS = ("reserved_1y", "reserved_3y", "on_demand", "spot")
+PURCHASE_OPTIONS = tuple(Purchase)
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
@@ -56,8 +57,7 @@ def aws_regions() -> tuple[str, ...]:
 class Constraints(_Strict):
     regions: list[str] = Field(min_length=1, description="allowed AWS regions (data residency)")
     gpus: list[str] | None = Field(None, description="allowed GPU kinds; omitted = all in the catalog")
-    purchase: list[Literal["reserved_1y", "reserved_3y", "on_demand", "spot"]] = Field(
-        default_factory=lambda: ["reserved_1y", "on_demand", "spot"], min_length=1)
+    purchase: list[Purchase] = Field(default_factory=lambda: list(DEFAULT_PURCHASE), min_length=1)
     max_spot_share: float = Field(0.3, ge=0, le=1, description="of peak capacity")
     min_replicas: int = Field(2, ge=1, description="redundancy floor, per workload")
     headroom: float = Field(0.2, ge=0, le=1, description="spare capacity over peak demand")
@@ -90,7 +90,7 @@ class Constraints(_Strict):
 
     @field_validator("purchase")
     @classmethod
-    def _no_duplicate_purchase(cls, purchase: list[str]) -> list[str]:
+    def _no_duplicate_purchase(cls, purchase: list[Purchase]) -> list[Purchase]:
         return list(dict.fromkeys(purchase))
 
     @model_validator(mode="after")
@@ -347,7 +347,7 @@ def _message(err: dict[str, Any], model: type[BaseModel], loc: tuple[Any, ...]) 
         return loc, f"unknown field{did_you_mean(str(loc[-1]), choices)}"
     if kind == "missing":
         return loc, "is required"
-    if kind == "literal_error":
+    if kind in ("literal_error", "enum"):
         value = err.get("input")
         expected = err.get("ctx", {}).get("expected", "")
         return loc, f"{value!r} is not one of {expected}{did_you_mean(str(value), PURCHASE_OPTIONS)}"
