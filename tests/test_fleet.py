@@ -12,7 +12,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from planner import fleet, perf
+from planner import fleet, forecast, inputs, perf
 from planner.errors import UserError
 from planner.plan import load, parse
 
@@ -20,6 +20,11 @@ ROOT = Path(__file__).resolve().parents[1]
 HEADER = ("instance_type,region,gpu_model,gpu_count,gpu_memory_gib_per_gpu,vcpus,memory_gib,"
           "on_demand_usd_per_hour,spot_min_usd_per_hour,spot_max_usd_per_hour,"
           "reserved_1y_no_upfront_usd_per_hour,reserved_3y_no_upfront_usd_per_hour,source,source_date\n")
+
+
+def size(plan) -> fleet.FleetPlan:
+    """The plan's fleet, with its inputs loaded from disk (the snapshot the plan names)."""
+    return forecast.size(plan, inputs.load(plan))
 
 
 def write_snapshot(path: Path, rows: list[str]) -> Path:
@@ -59,7 +64,7 @@ def brute_force(need, floor, weights, usd, share, overhead):
         cost = 0.0
         active = [0] * M
         for k, opt in enumerate(options):
-            term = fleet.TERMS_MONTHS[opt]
+            term = fleet.TERM_MONTHS[opt]
             for s in range(M):
                 b = buys[k * M + s]
                 cost += b * usd[opt] * fleet.HOURS_PER_MONTH * min(term, M - s)
@@ -118,7 +123,7 @@ def test_fleet_flat_demand_on_demand_by_hand(tmp_path):
     """One instance type, on-demand only, flat traffic: instances = ceil(peak × 1.2 / capacity)."""
     snap = write_snapshot(tmp_path / "s.csv", ["p5.48xlarge,us-east-1,H100,8,80,192,2048,55.04,,,,"])
     plan = parse(plan_dict(snap), file=str(tmp_path / "plan.yaml"))
-    fp = fleet.build(plan)
+    fp = size(plan)
     wf = fp.workload("chat")
     c = wf.candidate
     assert c.instance_type == "p5.48xlarge"
@@ -129,6 +134,8 @@ def test_fleet_flat_demand_on_demand_by_hand(tmp_path):
     count = math.ceil(peak / per_instance)
     (line,) = wf.months[0].lines
     assert (line.purchase, line.count, line.hours) == ("on_demand", count, 730)
+    hourly = wf.months[0].hourly["us-east-1"]
+    assert (hourly.committed, set(hourly.on_demand), set(hourly.spot)) == (0, {count}, {0})
     assert line.usd == pytest.approx(count * 55.04 * 730)
     assert wf.months[0].capacity_requests_per_s >= peak
 
@@ -140,7 +147,7 @@ def test_fleet_flat_demand_reserved_by_hand(tmp_path):
     d["constraints"].update({"gpus": ["L40S"], "purchase": ["on_demand", "reserved_1y"], "min_replicas": 2})
     d["workloads"][0]["traffic"]["requests_per_day"] = 20_000
     plan = parse(d, file=str(tmp_path / "plan.yaml"))
-    wf = fleet.build(plan).workload("chat")
+    wf = size(plan).workload("chat")
     rps = perf.capacity("llama-3.1-8b", "L40S", "fp8", 1, 1000, 200, 2000, 50).requests_per_s
     count = max(2, math.ceil(20_000 / 86400 * 1.2 / rps))
     for mf in wf.months:
@@ -164,13 +171,17 @@ def test_fleet_peaks_go_on_demand_base_reserved(tmp_path):
     d["workloads"][0]["traffic"].update({"requests_per_day": mean_rps * 86400, "peak_to_average": None,
                                          "hourly_profile": profile})
     plan = parse(d, file=str(tmp_path / "plan.yaml"))
-    mf = fleet.build(plan).workload("chat").months[0]
+    mf = size(plan).workload("chat").months[0]
     lines = {line.purchase: line for line in mf.lines}
     # reserved for the base: 2 × 1.40 × 730; on demand: 3 instances × 4 h × 30.4167 days at 2.00
     assert lines["reserved_1y"].count == 2
     assert lines["on_demand"].count == 3
     assert lines["on_demand"].hours == pytest.approx(4 * 730 / 24)
     assert mf.compute_usd == pytest.approx(2 * 1.40 * 730 + 3 * 2.0 * 4 * 730 / 24)
+    # the same day, hour by hour (UTC): the 3 on-demand instances run in the last four hours only
+    hourly = mf.hourly["us-east-1"]
+    assert hourly.committed == 2 and hourly.on_demand == (0,) * 20 + (3,) * 4
+    assert hourly.by_capacity() == {"on_demand": (2,) * 20 + (5,) * 4}
 
 
 def test_fleet_spot_never_carries_the_floor(tmp_path):
@@ -180,7 +191,7 @@ def test_fleet_spot_never_carries_the_floor(tmp_path):
                              "max_spot_share": 1.0})
     d["workloads"][0]["traffic"]["requests_per_day"] = 1000
     plan = parse(d, file=str(tmp_path / "plan.yaml"))
-    for mf in fleet.build(plan).workload("chat").months:
+    for mf in size(plan).workload("chat").months:
         non_spot = sum(line.count for line in mf.lines if line.purchase != "spot")
         assert non_spot >= 2
 
@@ -203,7 +214,7 @@ def test_fleet_unservable_plan_says_why(tmp_path, capsys):
 # --- properties on the real snapshot -------------------------------------------------------------
 
 def _cost(plan) -> tuple[float, int]:
-    fp = fleet.build(plan)
+    fp = size(plan)
     cost = sum(mf.compute_usd for wf in fp.workloads for mf in wf.months)
     peak = max(mf.instances_peak * wf.candidate.gpus_per_instance for wf in fp.workloads for mf in wf.months)
     return cost, peak
@@ -242,7 +253,7 @@ def test_fleet_more_traffic_never_shrinks_the_fleet(tmp_path_factory, rpd, more)
     def counts(r):
         d = _real_plan(r, regions=("us-east-1",))
         d["pricing"] = {"snapshot": str(snap)}
-        fp = fleet.build(parse(d))
+        fp = size(parse(d))
         return [mf.instances_peak for mf in fp.workloads[0].months]
 
     assert all(h >= lo for h, lo in zip(counts(rpd * more), counts(rpd)))
@@ -269,7 +280,7 @@ def test_fleet_removing_a_region_never_costs_less(rpd):
 @given(rpd=st.floats(1e3, 1e7), headroom=st.floats(0.0, 0.5))
 def test_fleet_meets_peak_demand_with_headroom(rpd, headroom):
     plan = parse(_real_plan(rpd, headroom=headroom))
-    fp = fleet.build(plan)
+    fp = size(plan)
     for wf in fp.workloads:
         c = wf.candidate
         replica = perf.capacity("llama-3.1-8b", c.gpu, "fp8", c.tp, 1000, 200, 2000, 50)
@@ -281,7 +292,7 @@ def test_fleet_meets_peak_demand_with_headroom(rpd, headroom):
 def test_fleet_examples_size_quickly():
     """Not a timing assertion (see bench/fleet_bench.py): the examples size without error."""
     for name in ("eu-chat-assistant", "us-batch-summariser", "internal-tool"):
-        fp = fleet.build(load(ROOT / "examples" / f"{name}.yaml"))
+        fp = size(load(ROOT / "examples" / f"{name}.yaml"))
         assert all(mf.lines for wf in fp.workloads for mf in wf.months)
 
 
@@ -289,4 +300,4 @@ def test_fleet_rejects_unreachable_slo(tmp_path):
     d = plan_dict()
     d["workloads"][0]["slo"] = {"ttft_ms": 1, "tpot_ms": 1}
     with pytest.raises(UserError, match="cannot be served"):
-        fleet.build(parse(d))
+        size(parse(d))
