@@ -127,6 +127,91 @@ def test_fleet_matches_brute_force_small_cases(seed):
     assert sol.cost_usd == pytest.approx(expected, rel=1e-9, abs=1e-6), (need, floor, weights, usd, share, overhead)
 
 
+def _random_mix_case(rng: random.Random, months: int, top: int):
+    """Demand that grows, shrinks or wobbles; random rates, spot share and overhead."""
+    levels = sorted((rng.uniform(0.5, 1.0) for _ in range(rng.choice([1, 2]))), reverse=True)
+    start, growth = rng.uniform(0.5, top), rng.uniform(-0.15, 0.15)
+    wobble = [rng.uniform(0.75, 1.25) if rng.random() < 0.3 else 1.0 for _ in range(months)]
+    need = np.array([[min(top, max(0, math.ceil(start * (1 + growth) ** m * wobble[m] * level))) for level in levels]
+                     for m in range(months)])
+    floor = np.full(months, rng.randint(0, 1))
+    need = np.maximum(need, floor[:, None])
+    weights = np.array([rng.randint(1, 12) for _ in levels], dtype=float)
+    weights = weights / weights.sum() * 24
+    od = rng.uniform(1, 4)
+    usd = {"on_demand": od}
+    if rng.random() < 0.8:
+        usd["reserved_1y"] = od * rng.uniform(0.3, 0.9)
+    if rng.random() < 0.6:
+        usd["reserved_3y"] = od * rng.uniform(0.2, 0.8)
+    if rng.random() < 0.6:
+        usd["spot"] = od * rng.uniform(0.2, 0.7)
+    return need, floor, weights, usd, rng.choice([0.0, 0.3, 0.5, 1.0]), rng.choice([0.0, 0.1, 0.5])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fleet_matches_brute_force_when_commitments_expire(seed, monkeypatch):
+    """Terms shortened to 2 and 3 months over a 4-month horizon: commitments end inside it, so the
+    solver's non-monotone paths (bounds, dual certificate, the program) are all exercised."""
+    monkeypatch.setitem(fleet.TERM_MONTHS, "reserved_1y", 2)
+    monkeypatch.setitem(fleet.TERM_MONTHS, "reserved_3y", 3)
+    need, floor, weights, usd, share, overhead = _random_mix_case(random.Random(100 + seed), 4, 2)
+    sol = fleet.solve_mix(need, floor, weights, usd, share, overhead)
+    expected = brute_force(need, floor, weights, usd, share, overhead)
+    assert sol.cost_usd == pytest.approx(expected, rel=1e-9, abs=1e-6), (need, floor, weights, usd, share, overhead)
+
+
+def independent_program(need, floor, weights, usd, share, overhead) -> float:
+    """The purchase mix as a different integer program: commitments bought per month, and
+    on-demand and spot instances per month and hour level (no cost table, no enumeration)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import lil_matrix
+
+    M, H = need.shape
+    days = fleet.HOURS_PER_MONTH / 24
+    options = [o for o in ("reserved_1y", "reserved_3y") if o in usd]
+    n_r, n_h = len(options) * M, M * H
+    n = n_r + 2 * n_h
+    cost, upper = np.zeros(n), np.full(n, np.inf)
+    for k, option in enumerate(options):
+        for s in range(M):
+            cost[k * M + s] = usd[option] * fleet.HOURS_PER_MONTH * min(fleet.TERM_MONTHS[option], M - s)
+    rows = lil_matrix((2 * n_h, n))
+    low = []
+    for m in range(M):
+        cap = math.floor(share * need[m].max() + 1e-9) if "spot" in usd else 0
+        for h in range(H):
+            o, s_ = n_r + m * H + h, n_r + n_h + m * H + h
+            cost[o] = usd.get("on_demand", 0.0) * weights[h] * days
+            cost[s_] = usd.get("spot", 0.0) * weights[h] * days
+            upper[s_] = cap
+            r = 2 * (m * H + h)
+            for k, option in enumerate(options):
+                for start in range(max(0, m - fleet.TERM_MONTHS[option] + 1), m + 1):
+                    rows[r, k * M + start] = 1.0  # the floor: committed + on-demand
+                    rows[r + 1, k * M + start] = 1 + overhead  # capacity, spot net of its overhead
+            rows[r, o], rows[r + 1, o], rows[r + 1, s_] = 1.0, 1 + overhead, 1.0
+            low += [floor[m], (1 + overhead) * need[m, h] - 1e-9]
+    res = milp(cost, constraints=LinearConstraint(rows.tocsr(), np.array(low), np.full(len(low), np.inf)),
+               integrality=np.ones(n), bounds=Bounds(np.zeros(n), upper), options={"mip_rel_gap": 0.0})
+    assert res.status == 0
+    return float(res.fun)
+
+
+def test_fleet_matches_an_independent_program_over_long_horizons():
+    """13 to 36 months with 1- and 3-year terms, demand growing, shrinking and wobbling: the
+    solver agrees with a differently formulated integer program, whichever proof it used."""
+    methods = set()
+    for seed in range(16):
+        rng = random.Random(seed)
+        need, floor, weights, usd, share, overhead = _random_mix_case(rng, rng.choice([13, 24, 36]), 9)
+        sol = fleet.solve_mix(need, floor, weights, usd, share, overhead)
+        methods.add(sol.method)
+        assert sol.cost_usd == pytest.approx(independent_program(need, floor, weights, usd, share, overhead),
+                                             rel=1e-9, abs=1e-6), seed
+    assert {"bound", "dual", "milp"} <= methods
+
+
 def test_fleet_flat_demand_on_demand_by_hand():
     """One instance type, on-demand only, flat traffic: instances = ceil(peak × 1.2 / capacity)."""
     table = table_of(offer("p5.48xlarge", "H100", 8, 55.04))

@@ -5,18 +5,48 @@ cheapest mix of reserved 1- and 3-year commitments (bought in the month they sta
 hour of their term), on-demand and spot instances (paid only for the hours they run). Spot is
 capped at `max_spot_share` of the month's peak instances, never carries the redundancy floor, and
 needs `1 + spot_overhead` instances per instance of capacity. Commitments are costed for the
-months inside the horizon.
+months inside the horizon (`commitment_usd`: the one place the objective prices a commitment).
+
+The program: integer commitments bought each month (`R[option, s]`), and for each month a one-hot
+choice `z[m, a]` of how many committed instances are active, whose on-demand and spot top-up cost
+`c[m, a]` is exact (`cost_table`). Active commitments equal the purchases still in their term.
+
+It is solved exactly, cheapest way first:
+
+1. **No commitment allowed**: each month pays its top-up at a = 0.
+2. **A monotone dynamic program** over the active count (commitments bought and held to the end of
+   the horizon, renewed when their term ends): exact whenever every allowed term outlasts the
+   horizon (then active counts can only grow), and otherwise a feasible schedule, the incumbent.
+3. **Lower bounds**: price each committed instance-month at λ[m], the cheapest per-month price of
+   any commitment covering month m (`commitment_usd` spread over the months it covers, so Σ λ over
+   a commitment's months never exceeds its price: the bound stays valid for any commitment
+   pricing); each month then picks its best active count on its own. A tighter one keeps the
+   structure of commitments that outlast the horizon and relaxes only the others (`_relaxed`),
+   and its schedule, when it is a real one, is a second incumbent. When the incumbent costs no
+   more than a bound it is optimal, and no solver runs.
+4. **A dual certificate**: otherwise, look for prices λ[m] under which the incumbent is optimal
+   (linear-programming duality): each month's active count must be a cheapest choice at λ[m]
+   (an interval of λ[m], from the cost table), no commitment may cost less than Σ λ over its
+   months, and each one bought must cost exactly that. With prefix sums of λ these are difference
+   constraints, feasible exactly when their graph has no negative cycle (Bellman-Ford on M + 1
+   nodes). Feasible: the incumbent's cost equals a lower bound, so it is optimal.
+5. **Otherwise the MILP**, reduced by the bound of step 3: any optimal solution costs the bound plus
+   a non-negative reduced cost for each month's active count and each commitment, so active counts
+   and purchases whose reduced cost alone exceeds the incumbent's gap are fixed out (exact).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from pricing.errors import UserError
 from pricing.terms import DAYS_PER_MONTH, HOURS_PER_MONTH, RESERVED, TERM_MONTHS, Purchase
+
+COMMITMENTS = (Purchase.RESERVED_1Y, Purchase.RESERVED_3Y)  # the order of `R` in the program
+_CERTIFY_REL = 1e-9  # an incumbent within this fraction of the lower bound is optimal
 
 
 @dataclass
@@ -25,33 +55,50 @@ class MixSolution:
     reserved_bought: dict[Purchase, list[int]]  # option -> instances bought in each month
     on_demand: np.ndarray  # [month, level] instances above the committed ones
     spot: np.ndarray  # [month, level] instances
+    method: str = "milp"  # how it was proven optimal: "none", "monotone", "bound", "dual" or "milp"
 
 
-def _flexible_costs(need: np.ndarray, floor: int, committed: np.ndarray, weights: np.ndarray,
-                    usd_per_hour: dict[Purchase, float], spot_cap: int, spot_overhead: float):
-    """Cheapest on-demand and spot instances for one month, for every committed count at once.
+def commitment_usd(usd_per_hour: dict[Purchase, float], option: Purchase, start: int, months: int) -> float:
+    """What the objective charges for one commitment of `option` bought in month `start` of a
+    `months`-month horizon: every hour of its term that falls inside the horizon."""
+    return usd_per_hour[option] * HOURS_PER_MONTH * min(TERM_MONTHS[option], months - start)
 
-    `need[h]` instances per hour level, `committed[a]` candidate counts of committed instances.
-    Enumerates the spot count (0..spot_cap) for each (committed, level): exact for integer
-    instances. Returns (USD for the month per committed count, inf where infeasible; on-demand
-    [a, h]; spot [a, h]).
-    """
+
+def spot_cap(peak_need: int, max_spot_share: float) -> int:
+    """Spot instances a month may run: a share of its peak instances, rounded down."""
+    return math.floor(max_spot_share * peak_need + 1e-9)
+
+
+# --- the exact on-demand and spot top-up ----------------------------------------------------------
+
+def _top_up_table(usd_per_hour: dict[Purchase, float], cap_max: int, spot_overhead: float, d_max: int):
+    """The cheapest on-demand + spot cover of a deficit of d instances above the floor, for every
+    spot cap 0..cap_max and deficit 0..d_max at once: (USD per hour [cap, d], spot [cap, d],
+    on-demand [cap, d]). Enumerates the spot count: exact for integer instances; ties go to fewer
+    spot instances. Spot instances count for 1 / (1 + overhead) of an instance of capacity."""
     od_rate = usd_per_hour.get(Purchase.ON_DEMAND)
     spot_rate = usd_per_hour.get(Purchase.SPOT)
-    spots = np.arange(0, (spot_cap if spot_rate is not None else 0) + 1)
-    # spot instances count for 1 / (1 + overhead) of an instance of capacity; never for the floor
+    spots = np.arange(0, (cap_max if spot_rate is not None else 0) + 1)
     effective = np.floor(spots / (1 + spot_overhead) + 1e-9)
-    a = committed[:, None, None]
-    o = np.maximum(np.maximum(need[None, :, None] - a - effective[None, None, :], floor - a), 0)
+    d = np.arange(d_max + 1)
+    o = np.maximum(d[None, :] - effective[:, None], 0)  # [s, d] on-demand instances left to run
     if od_rate is None:
-        cost = np.where(o == 0, (spot_rate or 0.0) * spots[None, None, :], np.inf)
+        cost = np.where(o == 0, (spot_rate or 0.0) * spots[:, None], np.inf)
     else:
-        cost = od_rate * o + (spot_rate or 0.0) * spots[None, None, :]
-    k = np.argmin(cost, axis=2)  # ties go to fewer spot instances
-    best = np.take_along_axis(cost, k[..., None], axis=2)[..., 0]
-    on_demand = np.take_along_axis(o, k[..., None], axis=2)[..., 0].astype(int)
-    month = (best * weights[None, :]).sum(axis=1) * DAYS_PER_MONTH
-    return month, on_demand, spots[k].astype(int)
+        cost = od_rate * o + (spot_rate or 0.0) * spots[:, None]
+    best = np.empty((len(spots), d_max + 1))
+    arg = np.zeros((len(spots), d_max + 1), dtype=int)
+    best[0] = cost[0]
+    for s in range(1, len(spots)):  # best with at most s spot instances: a strictly cheaper s wins
+        better = cost[s] < best[s - 1]
+        best[s] = np.where(better, cost[s], best[s - 1])
+        arg[s] = np.where(better, s, arg[s - 1])
+    if cap_max >= len(spots):  # no spot price: every cap behaves as cap 0
+        pad = cap_max + 1 - len(spots)
+        best = np.vstack([best, np.repeat(best[-1:], pad, axis=0)])
+        arg = np.vstack([arg, np.repeat(arg[-1:], pad, axis=0)])
+    on_demand = o[arg, d[None, :]].astype(int)
+    return best, arg, on_demand
 
 
 @dataclass
@@ -61,35 +108,222 @@ class CostTable:
     options_r: list[Purchase]
     a_max: int
     month_usd: np.ndarray  # [m, a], inf where infeasible
-    on_demand: np.ndarray  # [m, a, h]
-    spot: np.ndarray  # [m, a, h]
+    need: np.ndarray = field(repr=False, default=None)  # [m, h]
+    floor: np.ndarray = field(repr=False, default=None)  # [m]
+    caps: np.ndarray = field(repr=False, default=None)  # [m] spot cap
+    _spot: np.ndarray = field(repr=False, default=None)  # [cap, d] spot instances of the best cover
+    _on_demand: np.ndarray = field(repr=False, default=None)  # [cap, d] on-demand instances of it
+    _prices: tuple | None = field(repr=False, default=None)  # (key, λ) last computed
+
+    def top_up(self, m, a) -> tuple[np.ndarray, np.ndarray]:
+        """On-demand and spot instances per hour level in month(s) m above `a` committed instances
+        (m and a: one month, or arrays of months and counts: one row each)."""
+        floor = self.floor[m]
+        d = np.maximum(self.need[m] - np.maximum(a, floor)[..., None], 0)
+        cap = self.caps[m][..., None]
+        return np.maximum(floor - a, 0)[..., None] + self._on_demand[cap, d], self._spot[cap, d]
+
+    def commitment_prices(self, usd_per_hour: dict[Purchase, float]) -> np.ndarray:
+        """λ[m]: the cheapest price per month of any commitment covering month m (its
+        `commitment_usd` over the months it covers). Σ λ over any commitment's months ≤ its price."""
+        M = self.month_usd.shape[0]
+        key = (M, tuple(sorted((o, usd_per_hour[o]) for o in self.options_r)))
+        if self._prices is None or self._prices[0] != key:
+            self._prices = (key, commitment_prices(usd_per_hour, self.options_r, M))
+        return self._prices[1]
+
+    def month_bounds(self, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each month's best active count priced at λ: (its cost h[m], reduced cost [m, a] ≥ 0)."""
+        priced = self.month_usd + lam[:, None] * np.arange(self.a_max + 1)[None, :]
+        h = priced.min(axis=1)
+        return h, priced - h[:, None]
 
     def lower_bound_usd(self, usd_per_hour: dict[Purchase, float]) -> float:
-        """No mix costs less: each active commitment pays at least the cheapest reserved rate."""
-        rate = min((usd_per_hour[o] for o in self.options_r), default=0.0) * HOURS_PER_MONTH
-        per_a = self.month_usd + rate * np.arange(self.a_max + 1)[None, :]
-        return float(per_a.min(axis=1).sum())
+        """No mix costs less: each active commitment pays at least λ[m] in month m."""
+        if not self.options_r:
+            return float(self.month_usd[:, 0].sum())
+        h, _ = self.month_bounds(self.commitment_prices(usd_per_hour))
+        return float(h.sum())
 
 
-def spot_cap(peak_need: int, max_spot_share: float) -> int:
-    """Spot instances a month may run: a share of its peak instances, rounded down."""
-    return math.floor(max_spot_share * peak_need + 1e-9)
+def commitment_prices(usd_per_hour: dict[Purchase, float], options: list[Purchase], months: int) -> np.ndarray:
+    """λ[m] for every month (see `CostTable.commitment_prices`)."""
+    lam = np.full(months, np.inf)
+    for option in options:
+        term = TERM_MONTHS[option]
+        per_month = np.array([commitment_usd(usd_per_hour, option, s, months) / min(term, months - s)
+                              for s in range(months)])
+        # the cheapest commitment bought in (m − term, m], i.e. covering month m
+        padded = np.concatenate([np.full(term - 1, np.inf), per_month])
+        windows = np.lib.stride_tricks.sliding_window_view(padded, term)
+        lam = np.minimum(lam, windows.min(axis=1))
+    return lam
 
 
 def cost_table(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, usd_per_hour: dict[Purchase, float],
                max_spot_share: float, spot_overhead: float) -> CostTable:
+    """c[m, a] for every month and committed count a (0 .. the most instances any hour needs).
+
+    An hour needing `need` instances with `a` committed and a floor `f` runs (f − a)⁺ on-demand
+    instances for the floor, and covers the rest, need − max(a, f), with the cheapest on-demand +
+    spot mix under the month's spot cap (`_top_up_table`, looked up for all a, m and h at once).
+    """
+    need = np.asarray(need, dtype=int)
+    floor = np.asarray(floor, dtype=int)
     M, H = need.shape
-    options_r = [o for o in (Purchase.RESERVED_1Y, Purchase.RESERVED_3Y) if o in usd_per_hour]
-    peak = need.max(axis=1)
+    options_r = [o for o in COMMITMENTS if o in usd_per_hour]
     a_max = int(need.max()) if options_r else 0
-    A_vals = np.arange(a_max + 1)
-    c = np.full((M, a_max + 1), np.inf)
-    flex_od = np.zeros((M, a_max + 1, H), dtype=int)
-    flex_spot = np.zeros((M, a_max + 1, H), dtype=int)
+    caps = np.array([spot_cap(int(p), max_spot_share) for p in need.max(axis=1)], dtype=int)
+    d_max = int(max(need.max(), 0))
+    best, spot, on_demand = _top_up_table(usd_per_hour, int(caps.max()) if M else 0, spot_overhead, d_max)
+    a = np.arange(a_max + 1)
+    covered = np.maximum(a[None, :], floor[:, None])  # [m, a]: instances the floor or commitments give
+    deficit = np.maximum(need[:, None, :] - covered[:, :, None], 0)  # [m, a, h]
+    per_hour = best[caps[:, None, None], deficit]
+    short = np.maximum(floor[:, None] - a[None, :], 0)[:, :, None]  # floor instances bought on demand
+    od_rate = usd_per_hour.get(Purchase.ON_DEMAND)
+    if od_rate is None:
+        per_hour = np.where(short > 0, np.inf, per_hour)
+    else:
+        per_hour = per_hour + od_rate * short
+    month_usd = (per_hour * weights[None, None, :]).sum(axis=2) * DAYS_PER_MONTH
+    return CostTable(options_r=options_r, a_max=a_max, month_usd=month_usd, need=need, floor=floor, caps=caps,
+                     _spot=spot, _on_demand=on_demand)
+
+
+# --- the exact solve -----------------------------------------------------------------------------
+
+def _hold_to_end(usd_per_hour: dict[Purchase, float], options: list[Purchase], M: int):
+    """Cheapest way to hold one committed instance from month s to the end of the horizon (renewing
+    a commitment when its term ends): (USD [s], the options bought in turn from s)."""
+    hold = np.zeros(M + 1)
+    first: list[Purchase | None] = [None] * (M + 1)
+    for s in range(M - 1, -1, -1):
+        best, pick = math.inf, None
+        for option in options:
+            usd = commitment_usd(usd_per_hour, option, s, M) + hold[min(M, s + TERM_MONTHS[option])]
+            if usd < best:
+                best, pick = usd, option
+        hold[s], first[s] = best, pick
+    return hold, first
+
+
+def _monotone_dp(month_usd: np.ndarray, hold: np.ndarray) -> tuple[float, np.ndarray]:
+    """min over non-decreasing x of Σ month_usd[m, x_m] + Σ hold[m] · (x_m − x_{m−1}) (x_{−1} = 0):
+    dynamic programming over the count, in O(months × counts). Returns (cost, x)."""
+    M, A1 = month_usd.shape
+    a = np.arange(A1)
+    f = month_usd[0] + hold[0] * a
+    back = np.zeros((M, A1), dtype=int)
+    for m in range(1, M):
+        g = f - hold[m] * a  # arriving with x' in month m, before buying up to x
+        low = np.minimum.accumulate(g)
+        new = np.empty(A1, dtype=bool)
+        new[0] = True
+        new[1:] = g[1:] < low[:-1]
+        back[m] = np.maximum.accumulate(np.where(new, a, 0))
+        f = month_usd[m] + hold[m] * a + low
+    x = np.zeros(M, dtype=int)
+    x[-1] = int(np.argmin(f))
+    cost = float(f[x[-1]])
+    for m in range(M - 1, 0, -1):
+        x[m - 1] = back[m, x[m]]
+    return cost, x
+
+
+def _monotone(t: CostTable, usd_per_hour: dict[Purchase, float]):
+    """The cheapest schedule whose active commitments never fall (each bought and held to the end,
+    renewed when its term ends). Returns (USD, active [m], bought {option: [s]})."""
+    M = t.month_usd.shape[0]
+    hold, first = _hold_to_end(usd_per_hour, t.options_r, M)
+    cost, active = _monotone_dp(t.month_usd, hold)
+    bought = {o: [0] * M for o in t.options_r}
+    prev = 0
+    for s in range(M):
+        more = int(active[s]) - prev
+        prev = int(active[s])
+        start = s
+        while more > 0 and start < M:  # buy, then renew each term until the horizon ends
+            option = first[start]
+            bought[option][start] += more
+            start += TERM_MONTHS[option]
+    return cost, active, bought
+
+
+def schedule_usd(t: CostTable, usd_per_hour: dict[Purchase, float], bought: dict[Purchase, list[int]]):
+    """(USD, active [m]) of a purchase schedule: its commitments plus each month's top-up."""
+    M = t.month_usd.shape[0]
+    active = np.zeros(M, dtype=int)
+    usd = 0.0
+    for option, counts in bought.items():
+        term = TERM_MONTHS[option]
+        for s, n in enumerate(counts):
+            if n:
+                usd += n * commitment_usd(usd_per_hour, option, s, M)
+                active[s:s + term] += n
+    return usd + float(t.month_usd[np.arange(M), np.minimum(active, t.a_max)].sum()), active
+
+
+def _relaxed(t: CostTable, usd_per_hour: dict[Purchase, float]):
+    """A lower bound at least as tight as Σ_m min_a (c[m, a] + λ[m] a), and the schedule behind it.
+
+    Commitments whose term outlasts the horizon ("long") keep their exact structure: bought in a
+    month, active to the end, so their count never falls. The others ("short") may be active in
+    any month at λ_short[m] (their cheapest price per covered month), as if they could end at
+    will. Every real schedule is one of these, at no lower cost. Solved exactly by the monotone
+    dynamic program over the long count x, each month adding short ones: min over A ≥ x of
+    c[m, A] + λ_short[m] (A − x). Returns (bound, {option: bought} when that schedule is a real
+    one with one short option, else None).
+    """
+    c = t.month_usd
+    M, A1 = c.shape
+    long = [o for o in t.options_r if TERM_MONTHS[o] >= M]
+    short = [o for o in t.options_r if TERM_MONTHS[o] < M]
+    if not long:
+        return -math.inf, None  # the per-month bound says the same
+    hold = np.array([min(commitment_usd(usd_per_hour, o, s, M) for o in long) for s in range(M)])
+    a = np.arange(A1)
+    if short:
+        lam = commitment_prices(usd_per_hour, short, M)
+        priced = c + lam[:, None] * a[None, :]
+        suffix = np.minimum.accumulate(priced[:, ::-1], axis=1)[:, ::-1]  # best A ≥ x
+        g = suffix - lam[:, None] * a[None, :]
+    else:
+        g = c
+    bound, x = _monotone_dp(g, hold)
+    if len(short) != 1:
+        return bound, None
+    # the total each month chose (the smallest best A ≥ x), and the short part as purchases
+    totals = np.array([x[m] + int(np.argmin(priced[m, x[m]:])) for m in range(M)])
+    option = short[0]
+    term = TERM_MONTHS[option]
+    extra = totals - x
+    bought_short = [0] * M
     for m in range(M):
-        c[m], flex_od[m], flex_spot[m] = _flexible_costs(need[m], int(floor[m]), A_vals, weights, usd_per_hour,
-                                                         spot_cap(int(peak[m]), max_spot_share), spot_overhead)
-    return CostTable(options_r=options_r, a_max=a_max, month_usd=c, on_demand=flex_od, spot=flex_spot)
+        still = sum(bought_short[max(0, m - term + 1):m])
+        if extra[m] < still:
+            return bound, None  # short commitments would have to end early: not a real schedule
+        bought_short[m] = int(extra[m] - still)
+    best_long = [min(long, key=lambda o: commitment_usd(usd_per_hour, o, s, M)) for s in range(M)]
+    bought = {o: [0] * M for o in t.options_r}
+    bought[option] = bought_short
+    prev = 0
+    for s in range(M):
+        if x[s] > prev:
+            bought[best_long[s]][s] += int(x[s] - prev)
+        prev = int(x[s])
+    return bound, bought
+
+
+def _solution(t: CostTable, cost: float, active: np.ndarray, bought: dict, method: str) -> MixSolution:
+    on_demand, spot = t.top_up(np.arange(t.need.shape[0]), np.asarray(active, dtype=int))
+    return MixSolution(cost_usd=cost, reserved_bought=bought, on_demand=on_demand.astype(int),
+                       spot=spot.astype(int), method=method)
+
+
+def _infeasible(detail: str = "") -> UserError:
+    return UserError(f"no purchase mix meets demand under the constraints{detail}; allow on_demand or a "
+                     "reserved option in constraints.purchase", field="constraints.purchase")
 
 
 def solve_mix(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, usd_per_hour: dict[Purchase, float],
@@ -97,18 +331,90 @@ def solve_mix(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, usd_per_
     """Cheapest purchase mix meeting `need[m, h]` instances in every month m and hour level h.
 
     `weights[h]` is the number of hours of the day at level h; `usd_per_hour` holds the allowed
-    options only. Exact, as an integer program solved by HiGHS: integer commitments bought each
-    month (`R[option, s]`), and for each month a one-hot choice `z[m, a]` of how many committed
-    instances are active, whose on-demand and spot top-up cost `c[m, a]` is computed exactly by
-    enumeration (`cost_table`). Active commitments must equal the sum of purchases still in
-    their term.
+    options only. Exact (see the module doc for the order of the proofs).
     """
+    t = table or cost_table(need, floor, weights, usd_per_hour, max_spot_share, spot_overhead)
+    c = t.month_usd
+    M = c.shape[0]
+    if not np.isfinite(c).any(axis=1).all():
+        raise _infeasible()
+    if not t.options_r:
+        return _solution(t, float(c[:, 0].sum()), np.zeros(M, dtype=int), {}, "none")
+    cost, active, bought = _monotone(t, usd_per_hour)
+    if min(TERM_MONTHS[o] for o in t.options_r) >= M:  # nothing expires: active counts only grow
+        return _solution(t, cost, active, bought, "monotone")
+    lam = t.commitment_prices(usd_per_hour)
+    h, reduced = t.month_bounds(lam)
+    bound, other = _relaxed(t, usd_per_hour)
+    if other is not None:
+        other_cost, other_active = schedule_usd(t, usd_per_hour, other)
+        if other_cost < cost:
+            cost, active, bought = other_cost, other_active, other
+    tolerance = _CERTIFY_REL * max(1.0, abs(cost))
+    if cost - max(bound, float(h.sum())) <= tolerance:
+        return _solution(t, cost, active, bought, "bound")
+    if _dual_certificate(t, usd_per_hour, active, bought):
+        return _solution(t, cost, active, bought, "dual")
+    return _milp(t, usd_per_hour, lam, reduced, cost - float(h.sum()) + tolerance, incumbent=(cost, active, bought))
+
+
+def _dual_certificate(t: CostTable, usd_per_hour: dict[Purchase, float], active: np.ndarray,
+                      bought: dict[Purchase, list[int]]) -> bool:
+    """True when some prices λ[m] prove `active`/`bought` optimal (see step 4 of the module doc).
+
+    λ[m] = S[m+1] − S[m]. Month m's count a* is a cheapest choice of c[m, a] + λ a iff
+    lo[m] ≤ λ[m] ≤ hi[m], lo = max over a > a* of (c[a*] − c[a]) / (a − a*), hi = min over a < a*
+    of the same ratio. A commitment (s → e) needs S[e] − S[s] ≤ its price, = when bought.
+    """
+    c = t.month_usd
+    M, A1 = c.shape
+    a = np.arange(A1)
+    here = c[np.arange(M), active]
+    if not np.isfinite(here).all():
+        return False
+    steps = a[None, :] - active[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = (here[:, None] - c) / steps
+    lo = np.where(steps > 0, ratio, -np.inf).max(axis=1)
+    hi = np.where((steps < 0) & np.isfinite(c), ratio, np.inf).min(axis=1)
+    scale = float(np.abs(c[np.isfinite(c)]).max(initial=1.0))
+    tol = 1e-11 * scale
+    if (lo > hi + tol).any():  # a month's count is not on its cost's lower convex hull
+        return False
+    edges: list[tuple[int, int, float]] = []
+    for m in range(M):
+        if np.isfinite(hi[m]):
+            edges.append((m, m + 1, float(hi[m]) + tol))
+        if np.isfinite(lo[m]):
+            edges.append((m + 1, m, -float(lo[m]) + tol))
+    for option in t.options_r:
+        term = TERM_MONTHS[option]
+        for s in range(M):
+            price = commitment_usd(usd_per_hour, option, s, M)
+            e = min(M, s + term)
+            edges.append((s, e, price + tol))
+            if bought[option][s] > 0:
+                edges.append((e, s, -price + tol))
+    dist = [0.0] * (M + 1)
+    for _ in range(M + 2):  # Bellman-Ford from a virtual source joined to every node
+        changed = False
+        for u, v, w in edges:
+            if dist[u] + w < dist[v]:
+                dist[v] = dist[u] + w
+                changed = True
+        if not changed:
+            return True
+    return False
+
+
+def _milp(t: CostTable, usd_per_hour: dict[Purchase, float], lam: np.ndarray, reduced: np.ndarray, gap: float,
+          incumbent) -> MixSolution:
+    """The integer program, with every variable whose reduced cost alone exceeds `gap` fixed at 0."""
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import coo_matrix
 
-    M, H = need.shape
-    t = table or cost_table(need, floor, weights, usd_per_hour, max_spot_share, spot_overhead)
     options_r, a_max, c = t.options_r, t.a_max, t.month_usd
+    M = c.shape[0]
     A_vals = np.arange(a_max + 1)
     n_r = len(options_r) * M
     n_z = M * (a_max + 1)
@@ -116,16 +422,15 @@ def solve_mix(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, usd_per_
     cost = np.zeros(n)
     upper = np.ones(n)
     for k, opt in enumerate(options_r):
+        term = TERM_MONTHS[opt]
         for s in range(M):
-            cost[k * M + s] = usd_per_hour[opt] * HOURS_PER_MONTH * min(TERM_MONTHS[opt], M - s)
-            upper[k * M + s] = a_max
-    for m in range(M):
-        for a in A_vals:
-            j = n_r + m * (a_max + 1) + a
-            if np.isfinite(c[m, a]):
-                cost[j] = c[m, a]
-            else:
-                upper[j] = 0
+            j = k * M + s
+            cost[j] = commitment_usd(usd_per_hour, opt, s, M)
+            slack = cost[j] - float(lam[s:s + term].sum())  # ≥ 0: what each such commitment adds to the bound
+            upper[j] = a_max if slack <= 0 else min(a_max, math.floor(gap / slack))
+    z = slice(n_r, n)
+    cost[z] = np.where(np.isfinite(c), c, 0.0).ravel()
+    upper[z] = (np.isfinite(c) & (reduced <= gap)).ravel()
     r_i: list[int] = []
     c_i: list[int] = []
     vals: list[float] = []
@@ -142,25 +447,21 @@ def solve_mix(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, usd_per_
                 vals.append(-1.0)
     rows = coo_matrix((vals, (r_i, c_i)), shape=(2 * M, n))
     lo = np.concatenate([np.ones(M), np.zeros(M)])
-    hi = lo.copy()
-    if not np.isfinite(c).any(axis=1).all():
-        raise UserError("no purchase mix meets demand under the constraints; allow on_demand or a "
-                        "reserved option in constraints.purchase", field="constraints.purchase")
-    res = milp(cost, constraints=LinearConstraint(rows.tocsr(), lo, hi), integrality=np.ones(n),
+    res = milp(cost, constraints=LinearConstraint(rows.tocsr(), lo, lo.copy()), integrality=np.ones(n),
                bounds=Bounds(np.zeros(n), upper), options={"presolve": True, "mip_rel_gap": 0.0})
+    best_cost, best_active, best_bought = incumbent
     if res.status != 0 or res.x is None:
-        raise UserError(f"no purchase mix meets demand under the constraints ({res.message}); allow "
-                        "on_demand or a reserved option in constraints.purchase", field="constraints.purchase")
+        if res.status == 2:  # infeasible once reduced: nothing beats the incumbent
+            return _solution(t, best_cost, best_active, best_bought, "milp")
+        raise _infeasible(f" ({res.message})")
     x = np.round(res.x).astype(int)
-    reserved = {opt: [int(x[k * M + s]) for s in range(M)] for k, opt in enumerate(options_r)}
-    on_demand = np.zeros((M, H), dtype=int)
-    spot = np.zeros((M, H), dtype=int)
     total = float(sum(cost[:n_r] * x[:n_r]))
-    for m in range(M):
-        a = int(np.argmax(x[n_r + m * (a_max + 1): n_r + (m + 1) * (a_max + 1)]))
-        on_demand[m], spot[m] = t.on_demand[m, a], t.spot[m, a]
-        total += float(c[m, a])
-    return MixSolution(cost_usd=total, reserved_bought=reserved, on_demand=on_demand, spot=spot)
+    active = np.array([int(np.argmax(x[n_r + m * (a_max + 1): n_r + (m + 1) * (a_max + 1)])) for m in range(M)])
+    total += float(sum(c[m, active[m]] for m in range(M)))
+    if total >= best_cost:
+        return _solution(t, best_cost, best_active, best_bought, "milp")
+    reserved = {opt: [int(x[k * M + s]) for s in range(M)] for k, opt in enumerate(options_r)}
+    return _solution(t, total, active, reserved, "milp")
 
 
 def committed_active(reserved_bought: dict[Purchase, list[int]], option: Purchase, m: int) -> int:
