@@ -66,10 +66,12 @@ class ForecastResult:
 def build_forecast(plan: Plan, inputs: Inputs | None = None) -> Forecast:
     """The full forecast of `plan`: the base case, then its scenarios and sensitivity."""
     from planner import forecast, inputs as inputs_mod, scenarios
+    from planner.fleet.memo import Memo
 
     inputs = inputs or inputs_mod.load(plan)
-    base = forecast.build(plan, inputs)
-    runs, sensitivity = scenarios.run(plan, lambda p: forecast.build(p, inputs), base=base)
+    memo = Memo()  # candidates and exact purchase mixes, shared by every variant below
+    base = forecast.build(plan, inputs, memo=memo)
+    runs, sensitivity = scenarios.run(plan, lambda p: forecast.build(p, inputs, memo=memo), base=base)
     return base.model_copy(update={"scenarios": runs, "sensitivity": sensitivity})
 
 

@@ -48,35 +48,53 @@ def replica_capacity(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, in
 
 
 def candidates(plan: Plan, workload: Workload, priced: list[PricedOffer], model: ModelSpec,
-               gpus: dict[str, GpuSpec], factors: perf.PerfFactors) -> tuple[list[Candidate], list[str]]:
-    """Every (region, instance type, TP) that fits and meets the SLO, and why the rest do not."""
+               gpus: dict[str, GpuSpec], factors: perf.PerfFactors, *,
+               capacities: dict | None = None) -> tuple[list[Candidate], list[str]]:
+    """Every (region, instance type, TP) that fits and meets the SLO, and why the rest do not.
+
+    `capacities` (optional) keeps what one replica sustains per (GPU kind, TP) between calls for the
+    same model, precision, token counts and SLO (`planner.fleet.memo` passes one per such value).
+    """
     allowed = set(plan.constraints.purchase)
     mult = plan.pricing.compute_price_multiplier
     spot_mult = plan.pricing.spot_price_multiplier
     t = workload.traffic
+    caps = {} if capacities is None else capacities
+    tokens_in, tokens_out = round(t.input_tokens), round(t.output_tokens)
+
+    def capacity(gpu_name: str, tp: int):
+        """(ReplicaCapacity or None, reason or None) for one GPU kind at one TP degree."""
+        key = (gpu_name, tp)
+        if key not in caps:
+            try:
+                caps[key] = (replica_capacity(model, gpus[gpu_name], workload.precision, tp, tokens_in, tokens_out,
+                                              workload.slo.ttft_ms, workload.slo.tpot_ms, workload.kv_precision,
+                                              factors), None)
+            except UserError as exc:  # e.g. fp8 on a GPU without FP8: this GPU is not a candidate
+                caps[key] = (None, f"{gpu_name}: {exc.message}")
+        return caps[key]
+
     found: dict[tuple, list[Candidate]] = {}
     reasons: list[str] = []
     for po in priced:
         o = po.offer
-        gpu = gpus.get(o.gpu)
-        if gpu is None:  # a GPU the catalog does not describe cannot be sized
+        if o.gpu not in gpus:  # a GPU the catalog does not describe cannot be sized
             continue
+        usd = None
         for tp in TP_DEGREES:
             if tp > o.gpu_count or o.gpu_count % tp:
                 continue
-            try:
-                cap = replica_capacity(model, gpu, workload.precision, tp, round(t.input_tokens),
-                                       round(t.output_tokens), workload.slo.ttft_ms, workload.slo.tpot_ms,
-                                       workload.kv_precision, factors)
-            except UserError as exc:  # e.g. fp8 on a GPU without FP8: this GPU is not a candidate
-                reasons.append(f"{o.gpu}: {exc.message}")
+            cap, error = capacity(o.gpu, tp)
+            if cap is None:
+                reasons.append(error)
                 break
             if not (cap.fits and cap.meets_slo) or cap.requests_per_s <= 0:
                 if cap.reason:
                     reasons.append(f"{o.gpu} tp {tp}: {cap.reason}")
                 continue
-            usd = {option: rate * mult * (spot_mult if option == Purchase.SPOT else 1.0)
-                   for option, rate in po.usd_per_hour.items() if option in allowed}
+            if usd is None:
+                usd = {option: rate * mult * (spot_mult if option == Purchase.SPOT else 1.0)
+                       for option, rate in po.usd_per_hour.items() if option in allowed}
             if not ({Purchase.ON_DEMAND, *RESERVED} & set(usd)):
                 continue
             c = Candidate(region=o.region, instance_type=o.instance_type, gpu=o.gpu,

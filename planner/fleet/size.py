@@ -13,21 +13,21 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
 from planner import demand as demand_mod
 from planner.catalog import GpuSpec, ModelSpec
-from planner.fleet.candidates import candidates as find_candidates
-from planner.fleet.mix import (MixSolution, committed_active, committed_past_horizon_usd, cost_table,
-                               lower_bound_usd, solve_mix)
-from planner.fleet.model import (HOURS_OF_DAY, Candidate, FleetLine, FleetPlan, HourlyInstances, MonthFleet,
+from planner.fleet.memo import Memo
+from planner.fleet.mix import MixSolution, committed_active, committed_past_horizon_usd
+from planner.fleet.model import (Candidate, FleetLine, FleetPlan, HourlyInstances, MonthFleet,
                                  WorkloadFleet)
 from planner.perf import PerfFactors
 from planner.plan import Plan, Workload
 from pricing import PricedOffer
 from pricing.errors import UserError
-from pricing.terms import DAYS_PER_MONTH, HOURS_PER_MONTH, Purchase
+from pricing.terms import DAYS_PER_MONTH, HOURS_PER_MONTH, RESERVED, Purchase
 
 # --- the daily shape -------------------------------------------------------------------------
 
@@ -43,10 +43,12 @@ def hour_levels(workload: Workload) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return levels[order], counts[order].astype(float), rank[inverse]
 
 
-def instances_needed(mean_rps: float, levels: np.ndarray, headroom: float, instance_rps: float,
-                     floor: int) -> np.ndarray:
-    """Instances needed at each hour level: demand with headroom over what one instance serves."""
-    need = np.ceil(mean_rps * levels * (1 + headroom) / instance_rps - 1e-9).astype(int)
+def instances_needed(mean_rps, levels: np.ndarray, headroom: float, instance_rps: float, floor: int) -> np.ndarray:
+    """Instances needed at each hour level: demand with headroom over what one instance serves.
+
+    `mean_rps` may be one month's mean rate (gives [level]) or every month's (gives [month, level]).
+    """
+    need = np.ceil(np.multiply.outer(mean_rps, levels) * (1 + headroom) / instance_rps - 1e-9).astype(int)
     return np.maximum(need, floor)
 
 
@@ -64,6 +66,8 @@ def floor_instances(plan: Plan, replicas_per_instance: int, regions: int = 1) ->
 def _month_fleets(plan: Plan, cand: Candidate, mean_rps: np.ndarray, peak_rps: np.ndarray, levels, weights,
                   hour_level, need, floors, sol: MixSolution) -> list[MonthFleet]:
     overhead = plan.constraints.spot_interruption_overhead
+    od_by_hour = sol.on_demand[:, hour_level].tolist()  # [month][hour of day]
+    spot_by_hour = sol.spot[:, hour_level].tolist()
     out = []
     for m, month in enumerate(plan.months()):
         lines: list[FleetLine] = []
@@ -99,11 +103,8 @@ def _month_fleets(plan: Plan, cand: Candidate, mean_rps: np.ndarray, peak_rps: n
         peak_h = 0  # levels are sorted high to low
         at_peak = committed + int(sol.on_demand[m, peak_h]) + int(sol.spot[m, peak_h])
         cap_instances = committed + sol.on_demand[m, peak_h] + sol.spot[m, peak_h] / (1 + overhead)
-        hourly = HourlyInstances(
-            committed=committed,
-            on_demand=tuple(int(sol.on_demand[m, hour_level[h]]) for h in range(HOURS_OF_DAY)),
-            spot=tuple(int(sol.spot[m, hour_level[h]]) for h in range(HOURS_OF_DAY)),
-            floor=int(floors[m]))
+        hourly = HourlyInstances(committed=committed, on_demand=tuple(od_by_hour[m]), spot=tuple(spot_by_hour[m]),
+                                 floor=int(floors[m]))
         out.append(MonthFleet(
             month=month, lines=tuple(lines),
             instances_peak=at_peak,
@@ -131,10 +132,81 @@ def _merge(a: MonthFleet, b: MonthFleet) -> MonthFleet:
 
 # --- one workload --------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Chosen:
+    """The cheapest candidate in one region, with the problem it was sized on and its exact mix."""
+
+    cost_usd: float
+    candidate: Candidate
+    need: np.ndarray  # [month, level] instances
+    floors: np.ndarray  # [month]
+    usd_per_hour: dict[Purchase, float]  # the rates the mix was costed at
+    solution: MixSolution
+
+
+def search(constraints, cands: list[Candidate], mean_rps: np.ndarray, levels: np.ndarray, weights: np.ndarray,
+           floor_of, memo: Memo, *, capacity_factor: float = 1.0,
+           price_factors: dict[Purchase, float] | None = None) -> list[Chosen]:
+    """The cheapest candidate per region for a workload's monthly mean rates (its share of them when
+    it is spread over regions), the k cheapest regions first.
+
+    Candidates with the same capacity per instance and floor share one need array (computed for
+    all months at once). Two lower bounds prune: a quick one (the cheapest rate on every needed
+    instance-hour, for every candidate at once), then the exact cost table's. A Monte Carlo draw
+    passes `capacity_factor` (the throughput model's error) and `price_factors` (price drift per
+    purchase option).
+    """
+    c = constraints
+    k = c.regions_per_workload
+    share, overhead = c.max_spot_share, c.spot_interruption_overhead
+    needs: dict[tuple[float, int], tuple[np.ndarray, float]] = {}
+    prepared = []
+    for cand in cands:
+        floor = floor_of(cand.replicas_per_instance)
+        rps = cand.requests_per_s * capacity_factor
+        group = needs.get((rps, floor))
+        if group is None:
+            need = instances_needed(mean_rps, levels, c.headroom, rps, floor)
+            group = needs[(rps, floor)] = (need, float((need * weights).sum()) * DAYS_PER_MONTH)
+        usd = cand.usd_per_hour if price_factors is None else {
+            o: r * price_factors.get(o, 1.0) for o, r in cand.usd_per_hour.items()}
+        rates = [usd[o] for o in (Purchase.ON_DEMAND, *RESERVED) if o in usd]
+        if Purchase.SPOT in usd:
+            rates.append(usd[Purchase.SPOT] * (1 + overhead))
+        quick = min(rates) * group[1]  # = lower_bound_usd(need, weights, usd, overhead)
+        prepared.append((quick, -rps, cand.region, cand.instance_type, cand.tp, cand, group[0], floor, usd))
+    # cheapest bound first; among equals, the candidate that serves most per instance
+    prepared.sort(key=lambda p: p[:5])
+    best_per_region: dict[str, Chosen] = {}
+
+    def bar(region: str) -> float:
+        """A candidate matters only below its region's best and the k-th best region so far."""
+        own = best_per_region[region].cost_usd if region in best_per_region else math.inf
+        bests = sorted(b.cost_usd for b in best_per_region.values())
+        kth = bests[k - 1] if len(bests) >= k else math.inf
+        return min(own, kth) + 1e-6
+
+    for quick, neg_rps, region, _type, _tp, cand, need, floor, usd in prepared:
+        if quick > bar(region):
+            continue
+        floors = np.full(len(mean_rps), floor)
+        mix = memo.mix(need, floors, weights, usd, share, overhead)
+        if mix.bound_usd > bar(region):
+            continue
+        sol = memo.solve(mix)
+        incumbent = best_per_region.get(region)
+        if (incumbent is None or sol.cost_usd < incumbent.cost_usd - 1e-6
+                or (sol.cost_usd <= incumbent.cost_usd + 1e-6
+                    and -neg_rps > incumbent.candidate.requests_per_s * capacity_factor)):
+            best_per_region[region] = Chosen(sol.cost_usd, cand, need, floors, usd, sol)
+    return sorted(best_per_region.values(), key=lambda b: (b.cost_usd, b.candidate.region))[:k]
+
+
 def size_workload(plan: Plan, workload: Workload, demand, priced: list[PricedOffer], model: ModelSpec,
-                  gpus: dict[str, GpuSpec], factors: PerfFactors) -> WorkloadFleet:
+                  gpus: dict[str, GpuSpec], factors: PerfFactors, *, memo: Memo | None = None) -> WorkloadFleet:
     """The cheapest fleet for one workload (its rows of the demand table) over the horizon."""
-    cands, reasons = find_candidates(plan, workload, priced, model, gpus, factors)
+    memo = memo if memo is not None else Memo()
+    cands, reasons = memo.candidates(plan, workload, priced, model, gpus, factors)
     if not cands:
         why = "; ".join(reasons[:3]) if reasons else "no priced instance type carries an allowed GPU"
         i = plan.workloads.index(workload)
@@ -149,56 +221,29 @@ def size_workload(plan: Plan, workload: Workload, demand, priced: list[PricedOff
     levels, weights, hour_level = hour_levels(workload)
     mean_rps = wt["mean_requests_per_s"].to_numpy() * share
     peak_rps = wt["peak_requests_per_s"].to_numpy() * share
-    best_per_region: dict[str, tuple[float, Candidate, np.ndarray, np.ndarray, MixSolution]] = {}
-    prepared = []
-    for cand in cands:
-        floor = floor_instances(plan, cand.replicas_per_instance, k)
-        need = np.stack([instances_needed(r, levels, c.headroom, cand.requests_per_s, floor) for r in mean_rps])
-        quick = lower_bound_usd(need, weights, cand.usd_per_hour, c.spot_interruption_overhead)
-        prepared.append((quick, cand, need, np.full(len(mean_rps), floor)))
-    # cheapest bound first; among equals, the candidate that serves most per instance. Two bounds
-    # prune: a quick one (cheapest rate on every needed instance-hour), then the exact per-month
-    # cost table's (every commitment pays at least the cheapest reserved rate).
-    prepared.sort(key=lambda p: (p[0], -p[1].requests_per_s, p[1].region, p[1].instance_type, p[1].tp))
-
-    def bar(region: str) -> float:
-        """A candidate matters only below its region's best and the k-th best region so far."""
-        own = best_per_region[region][0] if region in best_per_region else math.inf
-        bests = sorted(b[0] for b in best_per_region.values())
-        kth = bests[k - 1] if len(bests) >= k else math.inf
-        return min(own, kth) + 1e-6
-
-    for quick, cand, need, floors in prepared:
-        incumbent = best_per_region.get(cand.region)
-        if quick > bar(cand.region):
-            continue
-        ct = cost_table(need, floors, weights, cand.usd_per_hour, c.max_spot_share, c.spot_interruption_overhead)
-        if ct.lower_bound_usd(cand.usd_per_hour) > bar(cand.region):
-            continue
-        sol = solve_mix(need, floors, weights, cand.usd_per_hour, c.max_spot_share,
-                        c.spot_interruption_overhead, table=ct)
-        if (incumbent is None or sol.cost_usd < incumbent[0] - 1e-6
-                or (sol.cost_usd <= incumbent[0] + 1e-6 and cand.requests_per_s > incumbent[1].requests_per_s)):
-            best_per_region[cand.region] = (sol.cost_usd, cand, need, floors, sol)
-    chosen = sorted(best_per_region.values(), key=lambda b: (b[0], b[1].region))[:k]
+    chosen = search(c, cands, mean_rps, levels, weights, lambda rpi: floor_instances(plan, rpi, k), memo)
     months: list[MonthFleet] = []
     past = 0.0
-    for _cost, cand, need, floors, sol in chosen:
-        mf = _month_fleets(plan, cand, mean_rps, peak_rps, levels, weights, hour_level, need, floors, sol)
+    for ch in chosen:
+        mf = _month_fleets(plan, ch.candidate, mean_rps, peak_rps, levels, weights, hour_level, ch.need, ch.floors,
+                           ch.solution)
         months = mf if not months else [_merge(a, b) for a, b in zip(months, mf)]
-        past += committed_past_horizon_usd(sol.reserved_bought, cand.usd_per_hour, len(mf))
-    return WorkloadFleet(workload=workload.name, candidates=tuple(ch[1] for ch in chosen), months=tuple(months),
+        past += committed_past_horizon_usd(ch.solution.reserved_bought, ch.candidate.usd_per_hour, len(mf))
+    return WorkloadFleet(workload=workload.name, candidates=tuple(ch.candidate for ch in chosen), months=tuple(months),
                          considered=len(cands), commitments_past_horizon_usd=past)
 
 
 def build(plan: Plan, demand, priced: list[PricedOffer], models: dict[str, ModelSpec],
-          gpus: dict[str, GpuSpec], factors: PerfFactors) -> FleetPlan:
+          gpus: dict[str, GpuSpec], factors: PerfFactors, *, memo: Memo | None = None) -> FleetPlan:
     """Size every workload of `plan` (the cheapest fleet meeting peak demand with headroom).
 
     `demand` is `planner.demand.build(plan)`; `priced` the offers the plan may buy
     (`planner.fleet.offers`); `models`, `gpus` and `factors` the catalogs and the throughput model's
-    calibration. Nothing is read from disk here.
+    calibration. Nothing is read from disk here. `memo` shares candidates and exact mixes with
+    other sizings of the same forecast (a fresh one when omitted).
     """
     started = time.perf_counter()
-    fleets = tuple(size_workload(plan, w, demand, priced, models[w.model], gpus, factors) for w in plan.workloads)
+    memo = memo if memo is not None else Memo()
+    fleets = tuple(size_workload(plan, w, demand, priced, models[w.model], gpus, factors, memo=memo)
+                   for w in plan.workloads)
     return FleetPlan(workloads=fleets, solve_seconds=time.perf_counter() - started)

@@ -23,13 +23,15 @@ def api_bill(plan: Plan, demand) -> dict[tuple[str, str], dict[str, float]]:
 
     by_name = {w.name: w for w in plan.workloads}
     out: dict[tuple[str, str], dict[str, float]] = {}
-    for row in demand.itertuples(index=False):
-        w = by_name[row.workload]
-        on = month_start(row.month)
+    starts: dict[str, dt.date] = {}
+    for name, month, requests in zip(demand["workload"].to_numpy(), demand["month"].to_numpy(),
+                                     demand["requests"].to_numpy()):
+        w = by_name[name]
+        on = starts.get(month) or starts.setdefault(month, month_start(month))
         tokens_in = round(w.traffic.input_tokens)
         tokens_out = round(w.traffic.output_tokens)
-        out[(row.workload, row.month)] = {
-            ref: float(api.usd_per_request(ref, tokens_in, tokens_out, on)) * float(row.requests)
+        out[(name, month)] = {
+            ref: float(api.usd_per_request(ref, tokens_in, tokens_out, on)) * float(requests)
             for ref in w.compare_with
         }
     return out
