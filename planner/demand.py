@@ -77,16 +77,15 @@ def peak_to_average(traffic: Traffic) -> float:
     return float(hourly_factors(traffic).max())
 
 
-def workload_table(workload: Workload, months: list[str]):
-    import pandas as pd
-
+def workload_columns(workload: Workload, months: list[str]) -> dict[str, np.ndarray]:
+    """One workload's rows of the demand table, as columns."""
     t = workload.traffic
     rpd = np.asarray(requests_per_day(t, months))
     mean_rps = rpd / 86400.0
     peak_rps = mean_rps * peak_to_average(t)
-    return pd.DataFrame({
-        "workload": workload.name,
-        "month": months,
+    return {
+        "workload": np.array([workload.name] * len(months), dtype=object),
+        "month": np.array(months, dtype=object),
         "requests_per_day": rpd,
         "requests": rpd * DAYS_PER_MONTH,
         "input_tokens": rpd * DAYS_PER_MONTH * t.input_tokens,
@@ -97,7 +96,7 @@ def workload_table(workload: Workload, months: list[str]):
         "mean_output_tokens_per_s": mean_rps * t.output_tokens,
         "peak_input_tokens_per_s": peak_rps * t.input_tokens,
         "peak_output_tokens_per_s": peak_rps * t.output_tokens,
-    }, columns=COLUMNS)
+    }
 
 
 def build(plan: Plan):
@@ -105,4 +104,5 @@ def build(plan: Plan):
     import pandas as pd
 
     months = plan.months()
-    return pd.concat([workload_table(w, months) for w in plan.workloads], ignore_index=True)
+    tables = [workload_columns(w, months) for w in plan.workloads]
+    return pd.DataFrame({name: np.concatenate([t[name] for t in tables]) for name in COLUMNS}, columns=COLUMNS)

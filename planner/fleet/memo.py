@@ -26,9 +26,32 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from planner.fleet.mix import CostTable, MixSolution, cost_table, solve_mix
+from planner.fleet.model import Candidate
 from pricing.terms import Purchase
 
 MAX_MIX_ENTRIES = 50_000  # cost tables kept (each a few kB); the oldest half is dropped when full
+
+
+@dataclass(frozen=True)
+class CandidateArrays:
+    """A candidate list as arrays, for bounding every candidate at once (`planner.fleet.size.quick_bounds`;
+    `Memo.arrays` keeps one per list)."""
+
+    requests_per_s: np.ndarray  # [c] per instance
+    replicas_per_instance: np.ndarray  # [c]
+    rates: dict[Purchase, np.ndarray]  # option -> [c] USD per hour, inf where not offered
+    order: np.ndarray  # [c] rank by (region, instance type, TP): the last tie-break
+    regions: tuple[str, ...]
+
+    @classmethod
+    def of(cls, cands: list[Candidate]) -> "CandidateArrays":
+        rates = {o: np.array([c.usd_per_hour.get(o, np.inf) for c in cands]) for o in Purchase}
+        keys = sorted(range(len(cands)), key=lambda i: (cands[i].region, cands[i].instance_type, cands[i].tp))
+        order = np.empty(len(cands), dtype=int)
+        order[keys] = np.arange(len(cands))
+        return cls(requests_per_s=np.array([c.requests_per_s for c in cands]),
+                   replicas_per_instance=np.array([c.replicas_per_instance for c in cands]),
+                   rates=rates, order=order, regions=tuple(c.region for c in cands))
 
 
 @dataclass
@@ -66,6 +89,7 @@ class Memo:
     _candidates: dict = field(default_factory=dict)
     _capacities: dict = field(default_factory=dict)  # sized key -> {(GPU kind, TP): capacity}
     _gpu_keys: dict = field(default_factory=dict)
+    _arrays: dict = field(default_factory=dict)  # id(candidate list) -> (list, arrays): the list is kept alive
     _mix: dict = field(default_factory=dict)
     _priced_keys: dict = field(default_factory=dict)  # id(list) -> (list, key): the list is kept alive
 
@@ -124,6 +148,13 @@ class Memo:
         key = tuple(sorted(gpus.items()))
         self._gpu_keys[id(gpus)] = (gpus, key)
         return key
+
+    def arrays(self, cands):
+        """`planner.fleet.size.CandidateArrays` of a candidate list (kept with the list)."""
+        known = self._arrays.get(id(cands))
+        if known is None or known[0] is not cands:
+            known = self._arrays[id(cands)] = (cands, CandidateArrays.of(cands))
+        return known[1]
 
     # --- purchase mixes ---------------------------------------------------------------------
 

@@ -19,8 +19,8 @@ import numpy as np
 
 from planner import demand as demand_mod
 from planner.catalog import GpuSpec, ModelSpec
-from planner.fleet.memo import Memo
-from planner.fleet.mix import MixSolution, committed_active, committed_past_horizon_usd
+from planner.fleet.memo import CandidateArrays, Memo
+from planner.fleet.mix import MixSolution, committed_active, committed_past_horizon_usd, spot_cap
 from planner.fleet.model import (Candidate, FleetLine, FleetPlan, HourlyInstances, MonthFleet,
                                  WorkloadFleet)
 from planner.perf import PerfFactors
@@ -144,61 +144,91 @@ class Chosen:
     solution: MixSolution
 
 
+def quick_bounds(constraints, arrays: CandidateArrays, mean_rps: np.ndarray, levels: np.ndarray,
+                 weights: np.ndarray, floor_of, *, capacity_factor: float = 1.0,
+                 price_factors: dict[Purchase, float] | None = None):
+    """A lower bound on every candidate's cost at once, and the need arrays behind it.
+
+    In every hour, instances that are not spot must cover the floor and whatever spot cannot
+    (at most the month's spot cap, each spot instance worth 1 / (1 + overhead) of one), each at no
+    less than the cheapest on-demand or reserved rate; the rest costs no less than the cheaper of
+    that rate and the spot rate × (1 + overhead). Candidates with the same capacity per instance
+    and floor share a need array. Returns (bound [c], group of each candidate [c], needs [g, m, h],
+    floors [g]).
+    """
+    c = constraints
+    f = price_factors or {}
+    rps = arrays.requests_per_s * capacity_factor
+    floors_c = np.array([floor_of(int(r)) for r in arrays.replicas_per_instance])
+    keys, group = np.unique(np.stack([rps, floors_c]), axis=1, return_inverse=True)
+    group = group.ravel()
+    g_rps, g_floor = keys[0], keys[1].astype(int)
+    base = np.multiply.outer(mean_rps, levels) * (1 + c.headroom)
+    needs = np.maximum(np.ceil(base[None] / g_rps[:, None, None] - 1e-9).astype(int), g_floor[:, None, None])
+    peaks = needs.max(axis=2)
+    caps = {int(p): spot_cap(int(p), c.max_spot_share) for p in np.unique(peaks)}
+    spot_units = np.floor(np.vectorize(caps.__getitem__, otypes=[float])(peaks)
+                          / (1 + c.spot_interruption_overhead) + 1e-9)
+    hours = weights * DAYS_PER_MONTH
+    all_units = (needs * hours).sum(axis=(1, 2))
+    not_spot = (np.maximum(needs - spot_units[:, :, None], g_floor[:, None, None]) * hours).sum(axis=(1, 2))
+    r_ns = np.min([arrays.rates[o] * f.get(o, 1.0) for o in (Purchase.ON_DEMAND, *RESERVED)], axis=0)
+    r_spot = arrays.rates[Purchase.SPOT] * f.get(Purchase.SPOT, 1.0) * (1 + c.spot_interruption_overhead)
+    has_spot = np.isfinite(r_spot)
+    rest = np.minimum(r_ns, r_spot)
+    with np.errstate(invalid="ignore"):
+        bound = np.where(has_spot, r_ns * not_spot[group] + rest * (all_units - not_spot)[group],
+                         r_ns * all_units[group])
+    return bound, group, needs, g_floor
+
+
 def search(constraints, cands: list[Candidate], mean_rps: np.ndarray, levels: np.ndarray, weights: np.ndarray,
            floor_of, memo: Memo, *, capacity_factor: float = 1.0,
            price_factors: dict[Purchase, float] | None = None) -> list[Chosen]:
     """The cheapest candidate per region for a workload's monthly mean rates (its share of them when
     it is spread over regions), the k cheapest regions first.
 
-    Candidates with the same capacity per instance and floor share one need array (computed for
-    all months at once). Two lower bounds prune: a quick one (the cheapest rate on every needed
-    instance-hour, for every candidate at once), then the exact cost table's. A Monte Carlo draw
-    passes `capacity_factor` (the throughput model's error) and `price_factors` (price drift per
-    purchase option).
+    Two lower bounds prune: `quick_bounds` for every candidate at once, then the exact cost table's
+    (`Memo.mix`). Candidates are tried cheapest bound first (among equals, the one that serves most
+    per instance); once a bound exceeds the k-th best region found, none after it can enter. A
+    Monte Carlo draw passes `capacity_factor` (the throughput model's error) and `price_factors`
+    (price drift per purchase option).
     """
     c = constraints
     k = c.regions_per_workload
     share, overhead = c.max_spot_share, c.spot_interruption_overhead
-    needs: dict[tuple[float, int], tuple[np.ndarray, float]] = {}
-    prepared = []
-    for cand in cands:
-        floor = floor_of(cand.replicas_per_instance)
-        rps = cand.requests_per_s * capacity_factor
-        group = needs.get((rps, floor))
-        if group is None:
-            need = instances_needed(mean_rps, levels, c.headroom, rps, floor)
-            group = needs[(rps, floor)] = (need, float((need * weights).sum()) * DAYS_PER_MONTH)
+    arrays = memo.arrays(cands)
+    bound, group, needs, g_floor = quick_bounds(c, arrays, mean_rps, levels, weights, floor_of,
+                                                capacity_factor=capacity_factor, price_factors=price_factors)
+    rps = arrays.requests_per_s * capacity_factor
+    best_per_region: dict[str, Chosen] = {}
+    bests: list[float] = []  # the best cost per region, sorted
+
+    def kth() -> float:
+        return bests[k - 1] if len(bests) >= k else math.inf
+
+    for i in np.lexsort((arrays.order, -rps, bound)):
+        region = arrays.regions[i]
+        if bound[i] > kth() + 1e-6:
+            break  # sorted by bound: no later candidate can enter the k best
+        incumbent = best_per_region.get(region)
+        bar = min(incumbent.cost_usd if incumbent else math.inf, kth()) + 1e-6
+        if bound[i] > bar:
+            continue
+        cand = cands[i]
         usd = cand.usd_per_hour if price_factors is None else {
             o: r * price_factors.get(o, 1.0) for o, r in cand.usd_per_hour.items()}
-        rates = [usd[o] for o in (Purchase.ON_DEMAND, *RESERVED) if o in usd]
-        if Purchase.SPOT in usd:
-            rates.append(usd[Purchase.SPOT] * (1 + overhead))
-        quick = min(rates) * group[1]  # = lower_bound_usd(need, weights, usd, overhead)
-        prepared.append((quick, -rps, cand.region, cand.instance_type, cand.tp, cand, group[0], floor, usd))
-    # cheapest bound first; among equals, the candidate that serves most per instance
-    prepared.sort(key=lambda p: p[:5])
-    best_per_region: dict[str, Chosen] = {}
-
-    def bar(region: str) -> float:
-        """A candidate matters only below its region's best and the k-th best region so far."""
-        own = best_per_region[region].cost_usd if region in best_per_region else math.inf
-        bests = sorted(b.cost_usd for b in best_per_region.values())
-        kth = bests[k - 1] if len(bests) >= k else math.inf
-        return min(own, kth) + 1e-6
-
-    for quick, neg_rps, region, _type, _tp, cand, need, floor, usd in prepared:
-        if quick > bar(region):
-            continue
+        need, floor = needs[group[i]], int(g_floor[group[i]])
         floors = np.full(len(mean_rps), floor)
         mix = memo.mix(need, floors, weights, usd, share, overhead)
-        if mix.bound_usd > bar(region):
+        if mix.bound_usd > bar:
             continue
         sol = memo.solve(mix)
-        incumbent = best_per_region.get(region)
         if (incumbent is None or sol.cost_usd < incumbent.cost_usd - 1e-6
-                or (sol.cost_usd <= incumbent.cost_usd + 1e-6
-                    and -neg_rps > incumbent.candidate.requests_per_s * capacity_factor)):
+                or (sol.cost_usd <= incumbent.cost_usd + 1e-6 and rps[i] > incumbent.candidate.requests_per_s
+                    * capacity_factor)):
             best_per_region[region] = Chosen(sol.cost_usd, cand, need, floors, usd, sol)
+            bests = sorted(b.cost_usd for b in best_per_region.values())
     return sorted(best_per_region.values(), key=lambda b: (b.cost_usd, b.candidate.region))[:k]
 
 
