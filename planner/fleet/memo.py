@@ -43,6 +43,19 @@ class CandidateArrays:
     order: np.ndarray  # [c] rank by (region, instance type, TP): the last tie-break
     regions: tuple[str, ...]
 
+    def groups(self, floor_of) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Candidates with the same capacity per instance and floor share a need array: (group of
+        each candidate [c], capacity per instance [g], floor [g]). `floor_of(replicas per
+        instance)` gives the floor; the grouping is kept per distinct set of floors."""
+        per = {int(r): floor_of(int(r)) for r in np.unique(self.replicas_per_instance)}
+        key = tuple(sorted(per.items()))
+        cache = self.__dict__.setdefault("_groups", {})
+        if key not in cache:
+            floors = np.array([per[int(r)] for r in self.replicas_per_instance])
+            keys, group = np.unique(np.stack([self.requests_per_s, floors]), axis=1, return_inverse=True)
+            cache[key] = (group.ravel(), keys[0], keys[1].astype(int))
+        return cache[key]
+
     @classmethod
     def of(cls, cands: list[Candidate]) -> "CandidateArrays":
         rates = {o: np.array([c.usd_per_hour.get(o, np.inf) for c in cands]) for o in Purchase}

@@ -22,8 +22,9 @@ It is solved exactly, cheapest way first:
    a commitment's months never exceeds its price: the bound stays valid for any commitment
    pricing); each month then picks its best active count on its own. A tighter one keeps the
    structure of commitments that outlast the horizon and relaxes only the others (`_relaxed`),
-   and its schedule, when it is a real one, is a second incumbent. When the incumbent costs no
-   more than a bound it is optimal, and no solver runs.
+   and its schedule, when it is a real one, is a second incumbent; a third buys the shorter
+   option in yearly blocks (`_blocks`: what falling demand wants). When the cheapest incumbent
+   costs no more than a bound it is optimal, and no solver runs.
 4. **A dual certificate**: otherwise, look for prices λ[m] under which the incumbent is optimal
    (linear-programming duality): each month's active count must be a cheapest choice at λ[m]
    (an interval of λ[m], from the cost table), no commitment may cost less than Σ λ over its
@@ -37,6 +38,7 @@ It is solved exactly, cheapest way first:
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -76,28 +78,36 @@ def _top_up_table(usd_per_hour: dict[Purchase, float], cap_max: int, spot_overhe
     spot cap 0..cap_max and deficit 0..d_max at once: (USD per hour [cap, d], spot [cap, d],
     on-demand [cap, d]). Enumerates the spot count: exact for integer instances; ties go to fewer
     spot instances. Spot instances count for 1 / (1 + overhead) of an instance of capacity."""
-    od_rate = usd_per_hour.get(Purchase.ON_DEMAND)
-    spot_rate = usd_per_hour.get(Purchase.SPOT)
+    od, spot = usd_per_hour.get(Purchase.ON_DEMAND), usd_per_hour.get(Purchase.SPOT)
+    best, spots, on_demand = _top_up_tables(1, None if od is None else np.array([od]),
+                                            None if spot is None else np.array([spot]), cap_max, spot_overhead, d_max)
+    return best[0], spots[0], on_demand[0]
+
+
+def _top_up_tables(B: int, od_rate: np.ndarray | None, spot_rate: np.ndarray | None, cap_max: int,
+                   spot_overhead: float, d_max: int):
+    """`_top_up_table` for B problems' rates (od_rate[b], spot_rate[b]; None: not allowed): [b, cap, d]."""
     spots = np.arange(0, (cap_max if spot_rate is not None else 0) + 1)
     effective = np.floor(spots / (1 + spot_overhead) + 1e-9)
     d = np.arange(d_max + 1)
     o = np.maximum(d[None, :] - effective[:, None], 0)  # [s, d] on-demand instances left to run
+    spot_usd = (np.zeros(B) if spot_rate is None else spot_rate)[:, None, None] * spots[None, :, None]
     if od_rate is None:
-        cost = np.where(o == 0, (spot_rate or 0.0) * spots[:, None], np.inf)
+        cost = np.where(o[None] == 0, spot_usd, np.inf)
     else:
-        cost = od_rate * o + (spot_rate or 0.0) * spots[:, None]
-    best = np.empty((len(spots), d_max + 1))
-    arg = np.zeros((len(spots), d_max + 1), dtype=int)
-    best[0] = cost[0]
+        cost = od_rate[:, None, None] * o[None] + spot_usd
+    best = np.empty((B, len(spots), d_max + 1))
+    arg = np.zeros((B, len(spots), d_max + 1), dtype=int)
+    best[:, 0] = cost[:, 0]
     for s in range(1, len(spots)):  # best with at most s spot instances: a strictly cheaper s wins
-        better = cost[s] < best[s - 1]
-        best[s] = np.where(better, cost[s], best[s - 1])
-        arg[s] = np.where(better, s, arg[s - 1])
+        better = cost[:, s] < best[:, s - 1]
+        best[:, s] = np.where(better, cost[:, s], best[:, s - 1])
+        arg[:, s] = np.where(better, s, arg[:, s - 1])
     if cap_max >= len(spots):  # no spot price: every cap behaves as cap 0
         pad = cap_max + 1 - len(spots)
-        best = np.vstack([best, np.repeat(best[-1:], pad, axis=0)])
-        arg = np.vstack([arg, np.repeat(arg[-1:], pad, axis=0)])
-    on_demand = o[arg, d[None, :]].astype(int)
+        best = np.concatenate([best, np.repeat(best[:, -1:], pad, axis=1)], axis=1)
+        arg = np.concatenate([arg, np.repeat(arg[:, -1:], pad, axis=1)], axis=1)
+    on_demand = o[arg, d[None, None, :]].astype(int)
     return best, arg, on_demand
 
 
@@ -147,16 +157,27 @@ class CostTable:
 
 
 def commitment_prices(usd_per_hour: dict[Purchase, float], options: list[Purchase], months: int) -> np.ndarray:
-    """λ[m] for every month (see `CostTable.commitment_prices`)."""
+    """λ[m] for every month (see `CostTable.commitment_prices`); cached by value, read-only."""
+    return _commitment_prices(_key(usd_per_hour, options), months)
+
+
+def _key(usd_per_hour: dict[Purchase, float], options) -> tuple:
+    """The values a commitment price depends on: each option's rate and term."""
+    return tuple((o, usd_per_hour[o], TERM_MONTHS[o]) for o in options)
+
+
+@functools.lru_cache(maxsize=4096)
+def _commitment_prices(key: tuple, months: int) -> np.ndarray:
+    usd_per_hour = {o: rate for o, rate, _term in key}
     lam = np.full(months, np.inf)
-    for option in options:
-        term = TERM_MONTHS[option]
+    for option, _rate, term in key:
         per_month = np.array([commitment_usd(usd_per_hour, option, s, months) / min(term, months - s)
                               for s in range(months)])
         # the cheapest commitment bought in (m − term, m], i.e. covering month m
         padded = np.concatenate([np.full(term - 1, np.inf), per_month])
         windows = np.lib.stride_tricks.sliding_window_view(padded, term)
         lam = np.minimum(lam, windows.min(axis=1))
+    lam.setflags(write=False)
     return lam
 
 
@@ -169,65 +190,109 @@ def cost_table(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, usd_per
     spot mix under the month's spot cap (`_top_up_table`, looked up for all a, m and h at once).
     """
     need = np.asarray(need, dtype=int)
-    floor = np.asarray(floor, dtype=int)
-    M, H = need.shape
     options_r = [o for o in COMMITMENTS if o in usd_per_hour]
-    a_max = int(need.max()) if options_r else 0
-    caps = np.array([spot_cap(int(p), max_spot_share) for p in need.max(axis=1)], dtype=int)
-    d_max = int(max(need.max(), 0))
-    best, spot, on_demand = _top_up_table(usd_per_hour, int(caps.max()) if M else 0, spot_overhead, d_max)
+    od, spot = usd_per_hour.get(Purchase.ON_DEMAND), usd_per_hour.get(Purchase.SPOT)
+    tables = cost_tables(need[None], floor, weights, None if od is None else np.array([od]),
+                         None if spot is None else np.array([spot]), max_spot_share, spot_overhead,
+                         int(need.max()) if options_r else 0)
+    return tables.table(0, options_r)
+
+
+@dataclass
+class CostTables:
+    """`cost_table` for a batch of problems sharing floors, hour weights, spot share and overhead and
+    the allowed options (need[b] and the on-demand and spot rates differ)."""
+
+    month_usd: np.ndarray  # [b, m, a]
+    need: np.ndarray  # [b, m, h]
+    floor: np.ndarray  # [m]
+    caps: np.ndarray  # [b, m]
+    spot: np.ndarray  # [b, cap, d]
+    on_demand: np.ndarray  # [b, cap, d]
+
+    def table(self, b: int, options_r: list[Purchase]) -> CostTable:
+        """Problem b's own table (committed counts 0 .. its own most needed instances)."""
+        a_max = int(self.need[b].max()) if options_r else 0
+        return CostTable(options_r=options_r, a_max=a_max, month_usd=self.month_usd[b, :, :a_max + 1],
+                         need=self.need[b], floor=self.floor, caps=self.caps[b], _spot=self.spot[b],
+                         _on_demand=self.on_demand[b])
+
+
+def cost_tables(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, od_rate: np.ndarray | None,
+                spot_rate: np.ndarray | None, max_spot_share: float, spot_overhead: float, a_max: int) -> CostTables:
+    """c[b, m, a] for a batch of problems (see `cost_table`), committed counts 0 .. a_max."""
+    need = np.asarray(need, dtype=int)
+    floor = np.asarray(floor, dtype=int)
+    peaks = need.max(axis=2)
+    cap_of = np.array([spot_cap(p, max_spot_share) for p in range(int(peaks.max()) + 1)], dtype=int)
+    caps = cap_of[peaks]
+    best, spot, on_demand = _top_up_tables(need.shape[0], od_rate, spot_rate, int(caps.max()), spot_overhead,
+                                           int(max(need.max(), 0)))
     a = np.arange(a_max + 1)
     covered = np.maximum(a[None, :], floor[:, None])  # [m, a]: instances the floor or commitments give
-    deficit = np.maximum(need[:, None, :] - covered[:, :, None], 0)  # [m, a, h]
-    per_hour = best[caps[:, None, None], deficit]
-    short = np.maximum(floor[:, None] - a[None, :], 0)[:, :, None]  # floor instances bought on demand
-    od_rate = usd_per_hour.get(Purchase.ON_DEMAND)
+    deficit = np.maximum(need[:, :, None, :] - covered[None, :, :, None], 0)  # [b, m, a, h]
+    flat = (np.arange(need.shape[0])[:, None] * best.shape[1] + caps)[:, :, None, None] * best.shape[2] + deficit
+    per_hour = best.reshape(-1).take(flat)
+    short = np.maximum(floor[:, None] - a[None, :], 0)[None, :, :, None]  # floor instances bought on demand
     if od_rate is None:
         per_hour = np.where(short > 0, np.inf, per_hour)
     else:
-        per_hour = per_hour + od_rate * short
-    month_usd = (per_hour * weights[None, None, :]).sum(axis=2) * DAYS_PER_MONTH
-    return CostTable(options_r=options_r, a_max=a_max, month_usd=month_usd, need=need, floor=floor, caps=caps,
-                     _spot=spot, _on_demand=on_demand)
+        per_hour = per_hour + od_rate[:, None, None, None] * short
+    month_usd = (per_hour * weights[None, None, None, :]).sum(axis=3) * DAYS_PER_MONTH
+    return CostTables(month_usd=month_usd, need=need, floor=floor, caps=caps, spot=spot, on_demand=on_demand)
 
 
 # --- the exact solve -----------------------------------------------------------------------------
 
 def _hold_to_end(usd_per_hour: dict[Purchase, float], options: list[Purchase], M: int):
     """Cheapest way to hold one committed instance from month s to the end of the horizon (renewing
-    a commitment when its term ends): (USD [s], the options bought in turn from s)."""
+    a commitment when its term ends): (USD [s], the options bought in turn from s). Cached by value."""
+    return _hold_cached(_key(usd_per_hour, options), M)
+
+
+@functools.lru_cache(maxsize=4096)
+def _hold_cached(key: tuple, M: int):
+    usd_per_hour = {o: rate for o, rate, _term in key}
     hold = np.zeros(M + 1)
     first: list[Purchase | None] = [None] * (M + 1)
     for s in range(M - 1, -1, -1):
         best, pick = math.inf, None
-        for option in options:
-            usd = commitment_usd(usd_per_hour, option, s, M) + hold[min(M, s + TERM_MONTHS[option])]
+        for option, _rate, term in key:
+            usd = commitment_usd(usd_per_hour, option, s, M) + hold[min(M, s + term)]
             if usd < best:
                 best, pick = usd, option
         hold[s], first[s] = best, pick
-    return hold, first
+    hold.setflags(write=False)
+    return hold, tuple(first)
 
 
 def _monotone_dp(month_usd: np.ndarray, hold: np.ndarray) -> tuple[float, np.ndarray]:
     """min over non-decreasing x of Σ month_usd[m, x_m] + Σ hold[m] · (x_m − x_{m−1}) (x_{−1} = 0):
     dynamic programming over the count, in O(months × counts). Returns (cost, x)."""
-    M, A1 = month_usd.shape
-    a = np.arange(A1)
-    f = month_usd[0] + hold[0] * a
-    back = np.zeros((M, A1), dtype=int)
+    cost, x = monotone_dp(month_usd[None], np.asarray(hold)[None])
+    return float(cost[0]), x[0]
+
+
+def monotone_dp(month_usd: np.ndarray, hold: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`_monotone_dp` for a batch: month_usd[b, m, x], hold[b, m] -> (cost [b], x [b, m])."""
+    B, M, A1 = month_usd.shape
+    a = np.arange(A1)[None, :]
+    f = month_usd[:, 0] + hold[:, 0, None] * a
+    back = np.zeros((B, M, A1), dtype=int)
+    new = np.empty((B, A1), dtype=bool)
+    new[:, 0] = True
     for m in range(1, M):
-        g = f - hold[m] * a  # arriving with x' in month m, before buying up to x
-        low = np.minimum.accumulate(g)
-        new = np.empty(A1, dtype=bool)
-        new[0] = True
-        new[1:] = g[1:] < low[:-1]
-        back[m] = np.maximum.accumulate(np.where(new, a, 0))
-        f = month_usd[m] + hold[m] * a + low
-    x = np.zeros(M, dtype=int)
-    x[-1] = int(np.argmin(f))
-    cost = float(f[x[-1]])
+        g = f - hold[:, m, None] * a  # arriving with x' in month m, before buying up to x
+        low = np.minimum.accumulate(g, axis=1)
+        new[:, 1:] = g[:, 1:] < low[:, :-1]
+        back[:, m] = np.maximum.accumulate(np.where(new, a, 0), axis=1)
+        f = month_usd[:, m] + hold[:, m, None] * a + low
+    x = np.zeros((B, M), dtype=int)
+    x[:, -1] = np.argmin(f, axis=1)
+    rows = np.arange(B)
+    cost = f[rows, x[:, -1]]
     for m in range(M - 1, 0, -1):
-        x[m - 1] = back[m, x[m]]
+        x[:, m - 1] = back[rows, m, x[:, m]]
     return cost, x
 
 
@@ -237,7 +302,14 @@ def _monotone(t: CostTable, usd_per_hour: dict[Purchase, float]):
     M = t.month_usd.shape[0]
     hold, first = _hold_to_end(usd_per_hour, t.options_r, M)
     cost, active = _monotone_dp(t.month_usd, hold)
-    bought = {o: [0] * M for o in t.options_r}
+    return cost, active, held_to_end(active, first, t.options_r)
+
+
+def held_to_end(active: np.ndarray, first, options: list[Purchase]) -> dict[Purchase, list[int]]:
+    """The purchases behind a non-decreasing active count whose commitments are held to the end:
+    each month's increase bought with `first[month]` (`_hold_to_end`), renewed at each term's end."""
+    M = len(active)
+    bought = {o: [0] * M for o in options}
     prev = 0
     for s in range(M):
         more = int(active[s]) - prev
@@ -247,7 +319,7 @@ def _monotone(t: CostTable, usd_per_hour: dict[Purchase, float]):
             option = first[start]
             bought[option][start] += more
             start += TERM_MONTHS[option]
-    return cost, active, bought
+    return bought
 
 
 def schedule_usd(t: CostTable, usd_per_hour: dict[Purchase, float], bought: dict[Purchase, list[int]]):
@@ -279,21 +351,14 @@ def _relaxed(t: CostTable, usd_per_hour: dict[Purchase, float]):
     M, A1 = c.shape
     long = [o for o in t.options_r if TERM_MONTHS[o] >= M]
     short = [o for o in t.options_r if TERM_MONTHS[o] < M]
+    bounds, xs, priced_all = relaxed_bounds(c[None], usd_per_hour, t.options_r, np.ones(1))
     if not long:
         return -math.inf, None  # the per-month bound says the same
-    hold = np.array([min(commitment_usd(usd_per_hour, o, s, M) for o in long) for s in range(M)])
-    a = np.arange(A1)
-    if short:
-        lam = commitment_prices(usd_per_hour, short, M)
-        priced = c + lam[:, None] * a[None, :]
-        suffix = np.minimum.accumulate(priced[:, ::-1], axis=1)[:, ::-1]  # best A ≥ x
-        g = suffix - lam[:, None] * a[None, :]
-    else:
-        g = c
-    bound, x = _monotone_dp(g, hold)
+    bound, x = float(bounds[0]), xs[0]
     if len(short) != 1:
         return bound, None
     # the total each month chose (the smallest best A ≥ x), and the short part as purchases
+    priced = priced_all[0]
     totals = np.array([x[m] + int(np.argmin(priced[m, x[m]:])) for m in range(M)])
     option = short[0]
     term = TERM_MONTHS[option]
@@ -313,6 +378,103 @@ def _relaxed(t: CostTable, usd_per_hour: dict[Purchase, float]):
             bought[best_long[s]][s] += int(x[s] - prev)
         prev = int(x[s])
     return bound, bought
+
+
+def relaxed_bounds(month_usd: np.ndarray, usd_per_hour: dict[Purchase, float], options_r: list[Purchase],
+                   scale: np.ndarray):
+    """`_relaxed`'s bound for a batch: month_usd[b, m, a], the commitment rates of `usd_per_hour`
+    times scale[b]. Returns (bound [b] (−inf without a long option), long count x [b, m], the
+    short-priced table [b, m, a] or None)."""
+    B, M, A1 = month_usd.shape
+    long = [o for o in options_r if TERM_MONTHS[o] >= M]
+    short = [o for o in options_r if TERM_MONTHS[o] < M]
+    if not long:
+        return np.full(B, -math.inf), np.zeros((B, M), dtype=int), None
+    hold = _long_hold(_key(usd_per_hour, long), M)[None, :] * scale[:, None]
+    a = np.arange(A1)[None, None, :]
+    priced = None
+    if short:
+        lam = (commitment_prices(usd_per_hour, short, M)[None, :] * scale[:, None])[:, :, None]
+        priced = month_usd + lam * a
+        suffix = np.minimum.accumulate(priced[:, :, ::-1], axis=2)[:, :, ::-1]  # best A ≥ x
+        g = suffix - lam * a
+    else:
+        g = month_usd
+    bound, x = monotone_dp(g, hold)
+    return bound, x, priced
+
+
+@functools.lru_cache(maxsize=4096)
+def _long_hold(key: tuple, M: int) -> np.ndarray:
+    """The cheapest commitment bought in month s that lasts to the end of the horizon, per s."""
+    usd_per_hour = {o: rate for o, rate, _term in key}
+    hold = np.array([min(commitment_usd(usd_per_hour, o, s, M) for o, _r, _t in key) for s in range(M)])
+    hold.setflags(write=False)
+    return hold
+
+
+def _blocks(t: CostTable, usd_per_hour: dict[Purchase, float]):
+    """The cheapest schedule in which commitments outlasting the horizon ("long") are bought and
+    held, and the one shorter option is bought only in whole blocks starting at months 0, T, 2T, …
+    (its term T): what falling demand wants (a block per year, sized to that year). Dynamic
+    programming over the long count, with every block size at once. Returns {option: bought} or
+    None when the plan does not have exactly one short option."""
+    return block_schedules(t.month_usd[None], usd_per_hour, t.options_r, np.ones(1))[0]
+
+
+def block_schedules(month_usd: np.ndarray, usd_per_hour: dict[Purchase, float], options_r: list[Purchase],
+                    scale: np.ndarray) -> list[dict[Purchase, list[int]] | None]:
+    """`_blocks` for a batch: month_usd[b, m, a], commitment rates of `usd_per_hour` times scale[b]."""
+    B, M, A1 = month_usd.shape
+    long = [o for o in options_r if TERM_MONTHS[o] >= M]
+    short = [o for o in options_r if TERM_MONTHS[o] < M]
+    if len(short) != 1:
+        return [None] * B
+    option, term = short[0], TERM_MONTHS[short[0]]
+    hold = (_long_hold(_key(usd_per_hour, long), M) if long else np.full(M, math.inf))[None, :] * scale[:, None]
+    a = np.arange(A1)
+    sizes = a[None, :, None]  # block sizes y: [1, y, 1]
+    best = np.full((B, A1), math.inf)
+    best[:, 0] = 0.0
+    index = np.minimum(a[None, :] + a[:, None], A1 - 1)  # [y, x]: the total count with a block of y
+    record = []
+    for s in range(0, M, term):
+        f = np.repeat(best[:, None, :], A1, axis=1)  # [b, y, long count]
+        backs = []
+        for m in range(s, min(M, s + term)):
+            h = hold[:, m][:, None, None]
+            if np.isfinite(hold[:, m]).all():  # buy more long commitments this month
+                g = f - h * a[None, None, :]
+                low = np.minimum.accumulate(g, axis=2)
+                new = np.ones_like(g, dtype=bool)
+                new[:, :, 1:] = g[:, :, 1:] < low[:, :, :-1]
+                backs.append(np.maximum.accumulate(np.where(new, a[None, None, :], 0), axis=2))
+                f = low + h * a[None, None, :]
+            else:
+                backs.append(np.broadcast_to(a[None, None, :], f.shape))
+            f = f + month_usd[:, m][:, index]
+        total = f + sizes * (commitment_usd(usd_per_hour, option, s, M) * scale)[:, None, None]
+        pick = np.argmin(total, axis=1)  # [b, long count]
+        best = np.take_along_axis(total, pick[:, None, :], axis=1)[:, 0, :]
+        record.append((s, pick, backs))
+    out = []
+    for b in range(B):
+        x = np.zeros(M, dtype=int)
+        bought = {o: [0] * M for o in options_r}
+        end = int(np.argmin(best[b]))
+        for s, pick, backs in reversed(record):
+            y = int(pick[b, end])
+            bought[option][s] += y
+            for j in range(len(backs) - 1, -1, -1):
+                x[s + j] = end
+                end = int(backs[j][b, y, end])
+        prev = 0
+        for s in range(M):
+            if x[s] > prev:
+                bought[min(long, key=lambda o: commitment_usd(usd_per_hour, o, s, M))][s] += int(x[s] - prev)
+            prev = int(x[s])
+        out.append(bought)
+    return out
 
 
 def _solution(t: CostTable, cost: float, active: np.ndarray, bought: dict, method: str) -> MixSolution:
@@ -345,16 +507,19 @@ def solve_mix(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, usd_per_
         return _solution(t, cost, active, bought, "monotone")
     lam = t.commitment_prices(usd_per_hour)
     h, reduced = t.month_bounds(lam)
-    bound, other = _relaxed(t, usd_per_hour)
-    if other is not None:
-        other_cost, other_active = schedule_usd(t, usd_per_hour, other)
-        if other_cost < cost:
-            cost, active, bought = other_cost, other_active, other
-    tolerance = _CERTIFY_REL * max(1.0, abs(cost))
-    if cost - max(bound, float(h.sum())) <= tolerance:
+    if cost - float(h.sum()) <= _CERTIFY_REL * max(1.0, abs(cost)):
         return _solution(t, cost, active, bought, "bound")
+    bound, relaxed = _relaxed(t, usd_per_hour)
+    for other in (relaxed, _blocks(t, usd_per_hour)):
+        if other is not None:
+            other_cost, other_active = schedule_usd(t, usd_per_hour, other)
+            if other_cost < cost:
+                cost, active, bought = other_cost, other_active, other
+        if cost - max(bound, float(h.sum())) <= _CERTIFY_REL * max(1.0, abs(cost)):
+            return _solution(t, cost, active, bought, "bound")
     if _dual_certificate(t, usd_per_hour, active, bought):
         return _solution(t, cost, active, bought, "dual")
+    tolerance = _CERTIFY_REL * max(1.0, abs(cost))
     return _milp(t, usd_per_hour, lam, reduced, cost - float(h.sum()) + tolerance, incumbent=(cost, active, bought))
 
 

@@ -142,6 +142,16 @@ class Chosen:
     floors: np.ndarray  # [month]
     usd_per_hour: dict[Purchase, float]  # the rates the mix was costed at
     solution: MixSolution
+    requests_per_s: float = 0.0  # what one instance serves (the throughput factor applied)
+    rank: int = 0  # the candidate's place in (region, instance type, TP) order
+
+    def loses_to(self, cost_usd: float, requests_per_s: float, rank: int) -> bool:
+        """Whether another candidate of the region replaces this one: cheaper by more than 1e-6
+        USD; at the same cost, one that serves more per instance, then the first in (region,
+        instance type, TP) order. The same answer whatever order candidates are tried in."""
+        if abs(cost_usd - self.cost_usd) > 1e-6:
+            return cost_usd < self.cost_usd
+        return (-requests_per_s, rank) < (-self.requests_per_s, self.rank)
 
 
 def quick_bounds(constraints, arrays: CandidateArrays, mean_rps: np.ndarray, levels: np.ndarray,
@@ -158,17 +168,13 @@ def quick_bounds(constraints, arrays: CandidateArrays, mean_rps: np.ndarray, lev
     """
     c = constraints
     f = price_factors or {}
-    rps = arrays.requests_per_s * capacity_factor
-    floors_c = np.array([floor_of(int(r)) for r in arrays.replicas_per_instance])
-    keys, group = np.unique(np.stack([rps, floors_c]), axis=1, return_inverse=True)
-    group = group.ravel()
-    g_rps, g_floor = keys[0], keys[1].astype(int)
+    group, g_rps, g_floor = arrays.groups(floor_of)
     base = np.multiply.outer(mean_rps, levels) * (1 + c.headroom)
-    needs = np.maximum(np.ceil(base[None] / g_rps[:, None, None] - 1e-9).astype(int), g_floor[:, None, None])
+    needs = np.maximum(np.ceil(base[None] / (g_rps * capacity_factor)[:, None, None] - 1e-9).astype(int),
+                       g_floor[:, None, None])
     peaks = needs.max(axis=2)
-    caps = {int(p): spot_cap(int(p), c.max_spot_share) for p in np.unique(peaks)}
-    spot_units = np.floor(np.vectorize(caps.__getitem__, otypes=[float])(peaks)
-                          / (1 + c.spot_interruption_overhead) + 1e-9)
+    caps = np.array([spot_cap(p, c.max_spot_share) for p in range(int(peaks.max()) + 1)])
+    spot_units = np.floor(caps[peaks] / (1 + c.spot_interruption_overhead) + 1e-9)
     hours = weights * DAYS_PER_MONTH
     all_units = (needs * hours).sum(axis=(1, 2))
     not_spot = (np.maximum(needs - spot_units[:, :, None], g_floor[:, None, None]) * hours).sum(axis=(1, 2))
@@ -188,7 +194,9 @@ def search(constraints, cands: list[Candidate], mean_rps: np.ndarray, levels: np
     """The cheapest candidate per region for a workload's monthly mean rates (its share of them when
     it is spread over regions), the k cheapest regions first.
 
-    Two lower bounds prune: `quick_bounds` for every candidate at once, then the exact cost table's
+    Three lower bounds prune: `quick_bounds` for every candidate at once; a solved candidate with the
+    same need array and options at rates no higher (a mix's cost is linear in the rates, so the
+    other costs at least that cost × the smallest ratio of rates); then the exact cost table's
     (`Memo.mix`). Candidates are tried cheapest bound first (among equals, the one that serves most
     per instance); once a bound exceeds the k-th best region found, none after it can enter. A
     Monte Carlo draw passes `capacity_factor` (the throughput model's error) and `price_factors`
@@ -201,6 +209,10 @@ def search(constraints, cands: list[Candidate], mean_rps: np.ndarray, levels: np
     bound, group, needs, g_floor = quick_bounds(c, arrays, mean_rps, levels, weights, floor_of,
                                                 capacity_factor=capacity_factor, price_factors=price_factors)
     rps = arrays.requests_per_s * capacity_factor
+    f = price_factors or {}
+    rates = np.stack([arrays.rates[o] * f.get(o, 1.0) for o in Purchase], axis=1)  # [c, option]
+    offered = np.isfinite(rates)
+    solved: dict[int, list[tuple[np.ndarray, float]]] = {}  # group -> (rates, exact cost) of candidates solved
     best_per_region: dict[str, Chosen] = {}
     bests: list[float] = []  # the best cost per region, sorted
 
@@ -215,19 +227,31 @@ def search(constraints, cands: list[Candidate], mean_rps: np.ndarray, levels: np
         bar = min(incumbent.cost_usd if incumbent else math.inf, kth()) + 1e-6
         if bound[i] > bar:
             continue
+        g = group[i]
+        # the same problem at rates no lower than a solved one's, option for option, costs no less than
+        # that one's cost × the smallest ratio of rates (a mix's cost is linear in the rates)
+        for r, usd_solved in solved.get(g, ()):
+            if (offered[i] == np.isfinite(r)).all():
+                ratio = float(np.min(rates[i][offered[i]] / r[offered[i]]))
+                if ratio * usd_solved > bar:
+                    break
+        else:
+            r = None
+        if r is not None:
+            continue
         cand = cands[i]
         usd = cand.usd_per_hour if price_factors is None else {
             o: r * price_factors.get(o, 1.0) for o, r in cand.usd_per_hour.items()}
-        need, floor = needs[group[i]], int(g_floor[group[i]])
+        need, floor = needs[g], int(g_floor[g])
         floors = np.full(len(mean_rps), floor)
         mix = memo.mix(need, floors, weights, usd, share, overhead)
         if mix.bound_usd > bar:
             continue
         sol = memo.solve(mix)
-        if (incumbent is None or sol.cost_usd < incumbent.cost_usd - 1e-6
-                or (sol.cost_usd <= incumbent.cost_usd + 1e-6 and rps[i] > incumbent.candidate.requests_per_s
-                    * capacity_factor)):
-            best_per_region[region] = Chosen(sol.cost_usd, cand, need, floors, usd, sol)
+        solved.setdefault(g, []).append((rates[i], sol.cost_usd))
+        if incumbent is None or incumbent.loses_to(sol.cost_usd, float(rps[i]), int(arrays.order[i])):
+            best_per_region[region] = Chosen(sol.cost_usd, cand, need, floors, usd, sol, float(rps[i]),
+                                             int(arrays.order[i]))
             bests = sorted(b.cost_usd for b in best_per_region.values())
     return sorted(best_per_region.values(), key=lambda b: (b.cost_usd, b.candidate.region))[:k]
 
