@@ -18,6 +18,7 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_valid
                       model_validator)
 
 from planner.errors import UserError, did_you_mean
+from planner.uncertainty.spec import Uncertainty
 from pricing.terms import DEFAULT_PURCHASE, Purchase
 
 PURCHASE_OPTIONS = tuple(Purchase)
@@ -245,6 +246,7 @@ class Plan(_Strict):
     costs: Costs = Field(default_factory=Costs)
     pricing: Pricing = Field(default_factory=Pricing)
     scenarios: Scenarios = Field(default_factory=Scenarios)
+    uncertainty: Uncertainty | None = Field(None, description="Monte Carlo bands; off when absent")
     recommendation_spend_threshold_usd_month: float = Field(
         10000.0, ge=0, description="API spend per month above which self-hosting is worth a look")
     file: str | None = Field(None, exclude=False, description="set by load(); not part of the YAML")

@@ -63,8 +63,10 @@ class ForecastResult:
     warnings: list[str]
 
 
-def build_forecast(plan: Plan, inputs: Inputs | None = None) -> Forecast:
-    """The full forecast of `plan`: the base case, then its scenarios and sensitivity."""
+def build_forecast(plan: Plan, inputs: Inputs | None = None, *, workers: int | None = None) -> Forecast:
+    """The full forecast of `plan`: the base case, then its scenarios and sensitivity, and its Monte
+    Carlo bands when the plan has an `uncertainty` section (`workers`: processes for the draws;
+    default: up to the machine's cores; the bands do not depend on it)."""
     from planner import forecast, inputs as inputs_mod, scenarios
     from planner.fleet.memo import Memo
 
@@ -72,7 +74,13 @@ def build_forecast(plan: Plan, inputs: Inputs | None = None) -> Forecast:
     memo = Memo()  # candidates and exact purchase mixes, shared by every variant below
     base = forecast.build(plan, inputs, memo=memo)
     runs, sensitivity = scenarios.run(plan, lambda p: forecast.build(p, inputs, memo=memo), base=base)
-    return base.model_copy(update={"scenarios": runs, "sensitivity": sensitivity})
+    update = {"scenarios": runs, "sensitivity": sensitivity}
+    if plan.uncertainty is not None and plan.uncertainty.draws:
+        from planner.uncertainty import bands
+
+        update["bands"] = bands.run(plan, inputs, memo, workers=workers, base=base)
+        update["assumptions"] = base.assumptions + bands.assumptions(plan, inputs)
+    return base.model_copy(update=update)
 
 
 def forecast(plan_file: str | Path, out_dir: str | Path | None = None,

@@ -1,0 +1,233 @@
+"""The fleet search for many problems at once: the Monte Carlo draws of one workload that share a
+candidate list (the same token counts), each with its own demand, capacity factor and prices.
+
+Each draw gets exactly the answer `planner.fleet.size.search` gives it alone: the same bounds, the
+same exact purchase mix (`planner.fleet.mix`), the same tie rule (`Chosen.loses_to`, which does not
+depend on the order candidates are tried in). What is shared is the arithmetic: need arrays, bounds,
+cost tables and the monotone dynamic program run as array operations over the draws, so a
+thousand draws cost little more than a few dozen single searches. A draw the bounds cannot settle
+goes through `solve_mix` on its own cost table (the dual certificate, then the MILP).
+
+Commitment prices per month (λ) and hold-to-end prices are linear in the commitment rates, so a
+draw's are the candidate's own times the draw's factor on reserved rates (one factor for both
+terms, as the draws move on-demand and reserved prices together).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from planner.fleet.memo import Memo
+from planner.fleet.mix import (COMMITMENTS, _CERTIFY_REL, _dual_certificate, _hold_to_end, _solution, block_schedules,
+                               commitment_prices, cost_tables, held_to_end, monotone_dp, relaxed_bounds, schedule_usd,
+                               solve_mix, spot_cap)
+from planner.fleet.model import Candidate
+from planner.fleet.size import Chosen
+from pricing.terms import DAYS_PER_MONTH, RESERVED, TERM_MONTHS, Purchase
+
+MAX_BATCH = 64  # draws per array operation (bounds memory: draws × need groups × months × levels)
+TABLE_ELEMENTS = 250_000  # draws × months × committed counts × hour levels per cost-table operation
+
+
+def search_many(constraints, cands: list[Candidate], mean_rps: np.ndarray, levels: np.ndarray, weights: np.ndarray,
+                floor_of, memo: Memo, *, capacity_factor: np.ndarray,
+                price_factors: dict[Purchase, np.ndarray]) -> list[list[Chosen]]:
+    """`search` for each row of `mean_rps` [draw, month], with capacity_factor [draw] and
+    price_factors {option: [draw]}: the chosen candidates per draw (k regions, cheapest first)."""
+    out: list[list[Chosen]] = []
+    for start in range(0, mean_rps.shape[0], MAX_BATCH):
+        part = slice(start, start + MAX_BATCH)
+        out += _search_batch(constraints, cands, mean_rps[part], levels, weights, floor_of, memo,
+                             capacity_factor[part], {o: f[part] for o, f in price_factors.items()})
+    return out
+
+
+def _search_batch(constraints, cands, mean_rps, levels, weights, floor_of, memo, capacity_factor, price_factors):
+    c = constraints
+    k = c.regions_per_workload
+    share, overhead = c.max_spot_share, c.spot_interruption_overhead
+    B, M = mean_rps.shape
+    arrays = memo.arrays(cands)
+    group, g_rps, g_floor = arrays.groups(floor_of)
+    options = list(Purchase)
+    rates = np.stack([arrays.rates[o] for o in options], axis=1)  # [c, option], inf where not offered
+    offered = np.isfinite(rates)
+    factor = np.stack([price_factors.get(o, np.ones(B)) for o in options], axis=1)  # [draw, option]
+
+    # needs [draw, group, month, level] and the quick bound [draw, candidate] (as `quick_bounds`)
+    base = (mean_rps[:, :, None] * levels[None, None, :]) * (1 + c.headroom)
+    per_instance = g_rps[None, :] * capacity_factor[:, None]
+    needs = np.maximum(np.ceil(base[:, None] / per_instance[:, :, None, None] - 1e-9).astype(int),
+                       g_floor[None, :, None, None])
+    peaks = needs.max(axis=3)
+    cap_of = np.array([spot_cap(p, share) for p in range(int(peaks.max()) + 1)])
+    spot_units = np.floor(cap_of[peaks] / (1 + overhead) + 1e-9)
+    hours = weights * DAYS_PER_MONTH
+    all_units = (needs * hours).sum(axis=(2, 3))
+    not_spot = (np.maximum(needs - spot_units[..., None], g_floor[None, :, None, None]) * hours).sum(axis=(2, 3))
+    scaled = rates[None] * factor[:, None, :]  # [draw, candidate, option]
+    non_spot = [options.index(o) for o in (Purchase.ON_DEMAND, *RESERVED)]
+    r_ns = scaled[:, :, non_spot].min(axis=2)
+    r_spot = scaled[:, :, options.index(Purchase.SPOT)] * (1 + overhead)
+    with np.errstate(invalid="ignore"):
+        bound = np.where(np.isfinite(r_spot), r_ns * not_spot[:, group] + np.minimum(r_ns, r_spot)
+                         * (all_units - not_spot)[:, group], r_ns * all_units[:, group])
+
+    regions = sorted(set(arrays.regions))
+    region_of = np.array([regions.index(r) for r in arrays.regions])
+    best_cost = np.full((B, len(regions)), math.inf)
+    best: dict[tuple[int, int], tuple] = {}  # (draw, region) -> (candidate, rps, rank, solution maker)
+    solved: dict[int, list[tuple[int, np.ndarray]]] = {}  # group -> (candidate, cost per draw)
+    rps_all = arrays.requests_per_s[None, :] * capacity_factor[:, None]
+
+    kth = np.full(B, math.inf)
+    for i in np.lexsort((arrays.order, bound.min(axis=0))):
+        col = bound[:, i]
+        if col.min() > kth.max() + 1e-6:
+            break  # sorted by the smallest bound: no later candidate can enter any draw's k best
+        if not (col <= kth + 1e-6).any():
+            continue
+        r = region_of[i]
+        bar = np.minimum(best_cost[:, r], kth) + 1e-6
+        active = bound[:, i] <= bar
+        g = group[i]
+        for j, cost_j in solved.get(g, ()):  # the same problem at rates no lower, option for option
+            if (offered[i] == offered[j]).all():
+                ratio = float(np.min(rates[i][offered[i]] / rates[j][offered[j]]))
+                with np.errstate(invalid="ignore"):
+                    active &= ~(np.isfinite(cost_j) & (ratio * cost_j > bar))
+        if not active.any():
+            continue
+        cand = cands[i]
+        idx = np.nonzero(active)[0]
+        costs, makers = _solve_batch(cand, needs[idx, g], int(g_floor[g]), weights, factor[idx], options, bar[idx],
+                                     share, overhead)
+        cost_all = np.full(B, math.inf)
+        cost_all[idx] = costs
+        solved.setdefault(g, []).append((i, cost_all))
+        for n, b in enumerate(idx):
+            if not math.isfinite(costs[n]):
+                continue  # pruned by its cost table's bound
+            held = best.get((b, r))
+            rps, rank = float(rps_all[b, i]), int(arrays.order[i])
+            if held is None or _loses(best_cost[b, r], held[1], held[2], costs[n], rps, rank):
+                best_cost[b, r] = costs[n]
+                best[(b, r)] = (i, rps, rank, makers[n], needs[b, g])
+        if len(regions) >= k:
+            kth = np.partition(best_cost, k - 1, axis=1)[:, k - 1]
+    out = []
+    for b in range(B):
+        picks = sorted(((best_cost[b, r], regions[r], r) for r in range(len(regions)) if (b, r) in best))[:k]
+        chosen = []
+        for cost, _name, r in picks:
+            i, rps, rank, make, need = best[(b, r)]
+            sol, usd = make()
+            chosen.append(Chosen(float(cost), cands[i], need, np.full(M, int(g_floor[group[i]])), usd, sol, rps, rank))
+        out.append(chosen)
+    return out
+
+
+def _loses(held_cost: float, held_rps: float, held_rank: int, cost: float, rps: float, rank: int) -> bool:
+    """`Chosen.loses_to` on plain values."""
+    if abs(cost - held_cost) > 1e-6:
+        return cost < held_cost
+    return (-rps, rank) < (-held_rps, held_rank)
+
+
+def _solve_batch(cand: Candidate, need: np.ndarray, floor: int, weights: np.ndarray, factor: np.ndarray,
+                 options: list[Purchase], bar: np.ndarray, share: float, overhead: float):
+    """Exact costs of one candidate for a batch of draws (inf where its cost table's bound already
+    exceeds `bar`), and for each a function building its `MixSolution` and rates. Cost tables are
+    built a few draws at a time, so that each stays small enough to sit in the CPU cache."""
+    B, M, H = need.shape
+    per = max(1, TABLE_ELEMENTS // (M * (int(need.max()) + 1) * H))
+    if B <= per:
+        return _solve_chunk(cand, need, floor, weights, factor, options, bar, share, overhead)
+    costs, makers = [], []
+    for start in range(0, B, per):
+        part = slice(start, start + per)
+        c, m = _solve_chunk(cand, need[part], floor, weights, factor[part], options, bar[part], share, overhead)
+        costs.append(c)
+        makers += m
+    return np.concatenate(costs), makers
+
+
+def _solve_chunk(cand: Candidate, need: np.ndarray, floor: int, weights: np.ndarray, factor: np.ndarray,
+                 options: list[Purchase], bar: np.ndarray, share: float, overhead: float):
+    B, M, _ = need.shape
+    usd = cand.usd_per_hour
+    f = {o: factor[:, options.index(o)] for o in options}
+    od = usd[Purchase.ON_DEMAND] * f[Purchase.ON_DEMAND] if Purchase.ON_DEMAND in usd else None
+    spot = usd[Purchase.SPOT] * f[Purchase.SPOT] if Purchase.SPOT in usd else None
+    options_r = [o for o in COMMITMENTS if o in usd]
+    floors = np.full(M, floor)
+    tables = cost_tables(need, floors, weights, od, spot, share, overhead, int(need.max()) if options_r else 0)
+    c = tables.month_usd
+
+    def rates_of(n: int) -> dict[Purchase, float]:
+        return {o: r * float(f[o][n]) for o, r in usd.items()}
+
+    costs = np.full(B, math.inf)
+    makers: list = [None] * B
+    if not options_r:
+        totals = c[:, :, 0].sum(axis=1)
+        for n in range(B):
+            if totals[n] <= bar[n] and math.isfinite(totals[n]):
+                costs[n] = totals[n]
+                makers[n] = _maker(tables, n, options_r, float(totals[n]), np.zeros(M, dtype=int), {}, "none",
+                                   rates_of(n))
+        return costs, makers
+    reserved = f[options_r[0]]
+    if any((f[o] != reserved).any() for o in options_r):
+        raise ValueError("draws must move every commitment's rate by one factor")
+    lam = commitment_prices(usd, options_r, M)[None, :] * reserved[:, None]  # linear in the rates
+    h = (c + lam[:, :, None] * np.arange(c.shape[2])[None, None, :]).min(axis=2).sum(axis=1)
+    keep = h <= bar
+    hold, first = _hold_to_end(usd, options_r, M)
+    dp_cost, x = monotone_dp(c, hold[None, :M] * reserved[:, None])
+    exact_monotone = min(TERM_MONTHS[o] for o in options_r) >= M
+    tolerance = _CERTIFY_REL * np.maximum(1.0, np.abs(dp_cost))
+    certified = exact_monotone | (dp_cost - h <= tolerance)
+    bound = h
+    if not (certified | ~keep).all():  # the tighter bound, for the draws the first did not settle
+        relaxed, _x, _priced = relaxed_bounds(c, usd, options_r, reserved)
+        bound = np.maximum(h, relaxed)
+        certified |= dp_cost - bound <= tolerance
+    for n in np.nonzero(keep & certified)[0]:
+        costs[n] = dp_cost[n]
+        makers[n] = _maker(tables, n, options_r, float(dp_cost[n]), x[n], (x[n], first),
+                           "monotone" if exact_monotone else "bound", rates_of(n))
+    rest = np.nonzero(keep & ~certified)[0]
+    if len(rest):  # a second incumbent (yearly blocks of the shorter term), then the dual certificate
+        blocks = block_schedules(c[rest], usd, options_r, reserved[rest])
+        for n, bought_blocks in zip(rest, blocks):
+            table, rates_n = tables.table(n, options_r), rates_of(n)
+            best = (float(dp_cost[n]), x[n], held_to_end(x[n], first, options_r))
+            if bought_blocks is not None:
+                other_cost, other_active = schedule_usd(table, rates_n, bought_blocks)
+                if other_cost < best[0]:
+                    best = (other_cost, other_active, bought_blocks)
+            cost_n, active_n, bought_n = best
+            if cost_n - bound[n] <= _CERTIFY_REL * max(1.0, abs(cost_n)):
+                method = "bound"
+            elif _dual_certificate(table, rates_n, active_n, bought_n):
+                method = "dual"
+            else:  # everything solve_mix tries, then the program
+                sol = solve_mix(tables.need[n], floors, weights, rates_n, share, overhead, table=table)
+                costs[n] = sol.cost_usd
+                makers[n] = (lambda sol=sol, rates_n=rates_n: (sol, rates_n))
+                continue
+            costs[n] = cost_n
+            makers[n] = _maker(tables, n, options_r, cost_n, active_n, bought_n, method, rates_n)
+    return costs, makers
+
+
+def _maker(tables, n: int, options_r, cost: float, active: np.ndarray, bought, method: str, rates: dict):
+    """A deferred `MixSolution` (built only for the draws' winners); `bought` may be a (path, first
+    options) pair still to be turned into purchases."""
+    def make():
+        purchases = held_to_end(bought[0], bought[1], options_r) if isinstance(bought, tuple) else bought
+        return _solution(tables.table(n, options_r), cost, active, purchases, method), rates
+    return make

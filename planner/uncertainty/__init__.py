@@ -1,0 +1,6 @@
+"""Monte Carlo bands: how likely each answer is, not three scenarios.
+
+- `spec`: the plan's `uncertainty` section (what is uncertain and how), with its defaults;
+- `draws`: the sampled values, one row per draw, from the plan's seed;
+- `bands`: each draw re-sizes the fleet and re-costs both paths; percentiles and probabilities.
+"""
