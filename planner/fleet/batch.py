@@ -11,6 +11,11 @@ goes through `solve_mix` on its own cost table (the dual certificate, then the M
 Commitment prices per month (λ) and hold-to-end prices are linear in the commitment rates, so a
 draw's are the candidate's own times the draw's factor on reserved rates (one factor for both
 terms, as the draws move on-demand and reserved prices together).
+
+Before a large cost table (many committed counts), a coarse one at a few counts bounds it: the
+top-up cost never rises with more commitments, so between counts a_j < a_j+1 a month costs at
+least c[a_j+1] + λ a_j. Cost tables are built a few draws at a time, small enough for the cache;
+the dynamic programs run only on the draws the bounds leave open.
 """
 
 from __future__ import annotations
@@ -27,8 +32,10 @@ from planner.fleet.model import Candidate
 from planner.fleet.size import Chosen
 from pricing.terms import DAYS_PER_MONTH, RESERVED, TERM_MONTHS, Purchase
 
-MAX_BATCH = 64  # draws per array operation (bounds memory: draws × need groups × months × levels)
+MAX_BATCH = 128  # draws per array operation (bounds memory: draws × need groups × months × levels)
 TABLE_ELEMENTS = 250_000  # draws × months × committed counts × hour levels per cost-table operation
+COARSE_FROM = 24  # from this many committed counts on, bound from a coarse table before building the full one
+COARSE_POINTS = 8
 
 
 def search_many(constraints, cands: list[Candidate], mean_rps: np.ndarray, levels: np.ndarray, weights: np.ndarray,
@@ -155,7 +162,7 @@ def _solve_batch(cand: Candidate, need: np.ndarray, floor: int, weights: np.ndar
 
 
 def _solve_chunk(cand: Candidate, need: np.ndarray, floor: int, weights: np.ndarray, factor: np.ndarray,
-                 options: list[Purchase], bar: np.ndarray, share: float, overhead: float):
+                 options: list[Purchase], bar: np.ndarray, share: float, overhead: float, coarse_first: bool = True):
     B, M, _ = need.shape
     usd = cand.usd_per_hour
     f = {o: factor[:, options.index(o)] for o in options}
@@ -163,7 +170,26 @@ def _solve_chunk(cand: Candidate, need: np.ndarray, floor: int, weights: np.ndar
     spot = usd[Purchase.SPOT] * f[Purchase.SPOT] if Purchase.SPOT in usd else None
     options_r = [o for o in COMMITMENTS if o in usd]
     floors = np.full(M, floor)
-    tables = cost_tables(need, floors, weights, od, spot, share, overhead, int(need.max()) if options_r else 0)
+    a_max = int(need.max()) if options_r else 0
+    if coarse_first and options_r and a_max >= COARSE_FROM:
+        # a cheap bound first, from a few committed counts: the top-up cost never rises with more
+        # commitments, so between counts a_j < a_j+1 it is at least c[a_j+1] + λ a_j
+        grid = np.unique(np.append(np.arange(0, a_max + 1, -(-(a_max + 1) // COARSE_POINTS)), a_max))
+        coarse = cost_tables(need, floors, weights, od, spot, share, overhead, a_max, counts=grid).month_usd
+        lam = commitment_prices(usd, options_r, M)[None, :] * f[options_r[0]][:, None]
+        low = (coarse[:, :, 1:] + lam[:, :, None] * grid[None, None, :-1]).min(axis=2).sum(axis=1)
+        if not (low <= bar).all():
+            keep = np.nonzero(low <= bar)[0]
+            costs = np.full(B, math.inf)
+            makers: list = [None] * B
+            if len(keep):
+                sub_costs, sub_makers = _solve_chunk(cand, need[keep], floor, weights, factor[keep], options,
+                                                     bar[keep], share, overhead, coarse_first=False)
+                costs[keep] = sub_costs
+                for n, maker in zip(keep, sub_makers):
+                    makers[n] = maker
+            return costs, makers
+    tables = cost_tables(need, floors, weights, od, spot, share, overhead, a_max)
     c = tables.month_usd
 
     def rates_of(n: int) -> dict[Purchase, float]:
@@ -185,16 +211,23 @@ def _solve_chunk(cand: Candidate, need: np.ndarray, floor: int, weights: np.ndar
     lam = commitment_prices(usd, options_r, M)[None, :] * reserved[:, None]  # linear in the rates
     h = (c + lam[:, :, None] * np.arange(c.shape[2])[None, None, :]).min(axis=2).sum(axis=1)
     keep = h <= bar
+    if not keep.any():
+        return costs, makers
     hold, first = _hold_to_end(usd, options_r, M)
-    dp_cost, x = monotone_dp(c, hold[None, :M] * reserved[:, None])
+    dp_cost = np.full(B, math.inf)
+    x = np.zeros((B, M), dtype=int)
+    kept = np.nonzero(keep)[0]  # only the draws the bound did not rule out
+    dp_cost[kept], x[kept] = monotone_dp(c[kept], hold[None, :M] * reserved[kept, None])
     exact_monotone = min(TERM_MONTHS[o] for o in options_r) >= M
-    tolerance = _CERTIFY_REL * np.maximum(1.0, np.abs(dp_cost))
-    certified = exact_monotone | (dp_cost - h <= tolerance)
-    bound = h
-    if not (certified | ~keep).all():  # the tighter bound, for the draws the first did not settle
-        relaxed, _x, _priced = relaxed_bounds(c, usd, options_r, reserved)
-        bound = np.maximum(h, relaxed)
-        certified |= dp_cost - bound <= tolerance
+    with np.errstate(invalid="ignore"):
+        tolerance = _CERTIFY_REL * np.maximum(1.0, np.abs(dp_cost))
+        certified = keep & (exact_monotone | (dp_cost - h <= tolerance))
+    bound = h.copy()
+    open_ = np.nonzero(keep & ~certified)[0]
+    if len(open_):  # the tighter bound, for the draws the first did not settle
+        relaxed, _x, _priced = relaxed_bounds(c[open_], usd, options_r, reserved[open_])
+        bound[open_] = np.maximum(h[open_], relaxed)
+        certified[open_] |= dp_cost[open_] - bound[open_] <= tolerance[open_]
     for n in np.nonzero(keep & certified)[0]:
         costs[n] = dp_cost[n]
         makers[n] = _maker(tables, n, options_r, float(dp_cost[n]), x[n], (x[n], first),

@@ -219,8 +219,10 @@ class CostTables:
 
 
 def cost_tables(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, od_rate: np.ndarray | None,
-                spot_rate: np.ndarray | None, max_spot_share: float, spot_overhead: float, a_max: int) -> CostTables:
-    """c[b, m, a] for a batch of problems (see `cost_table`), committed counts 0 .. a_max."""
+                spot_rate: np.ndarray | None, max_spot_share: float, spot_overhead: float, a_max: int,
+                counts: np.ndarray | None = None) -> CostTables:
+    """c[b, m, a] for a batch of problems (see `cost_table`), committed counts 0 .. a_max (or only
+    the given `counts`: then month_usd[b, m, j] is the cost at counts[j])."""
     need = np.asarray(need, dtype=int)
     floor = np.asarray(floor, dtype=int)
     peaks = need.max(axis=2)
@@ -228,7 +230,7 @@ def cost_tables(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, od_rat
     caps = cap_of[peaks]
     best, spot, on_demand = _top_up_tables(need.shape[0], od_rate, spot_rate, int(caps.max()), spot_overhead,
                                            int(max(need.max(), 0)))
-    a = np.arange(a_max + 1)
+    a = np.arange(a_max + 1) if counts is None else np.asarray(counts, dtype=int)
     covered = np.maximum(a[None, :], floor[:, None])  # [m, a]: instances the floor or commitments give
     deficit = np.maximum(need[:, :, None, :] - covered[None, :, :, None], 0)  # [b, m, a, h]
     flat = (np.arange(need.shape[0])[:, None] * best.shape[1] + caps)[:, :, None, None] * best.shape[2] + deficit
