@@ -71,6 +71,7 @@ def _search_batch(constraints, cands, mean_rps, levels, weights, floor_of, memo,
     peaks = needs.max(axis=3)
     cap_of = np.array([spot_cap(p, share) for p in range(int(peaks.max()) + 1)])
     spot_units = np.floor(cap_of[peaks] / (1 + overhead) + 1e-9)
+    spot_usable = (cap_of[peaks] > 0).any(axis=(0, 2))  # [group]: may any draw run spot in any month?
     hours = weights * DAYS_PER_MONTH
     all_units = (needs * hours).sum(axis=(2, 3))
     not_spot = (np.maximum(needs - spot_units[..., None], g_floor[None, :, None, None]) * hours).sum(axis=(2, 3))
@@ -86,34 +87,54 @@ def _search_batch(constraints, cands, mean_rps, levels, weights, floor_of, memo,
     region_of = np.array([regions.index(r) for r in arrays.regions])
     best_cost = np.full((B, len(regions)), math.inf)
     best: dict[tuple[int, int], tuple] = {}  # (draw, region) -> (candidate, rps, rank, solution maker)
-    solved: dict[int, list[tuple[int, np.ndarray]]] = {}  # group -> (candidate, cost per draw)
+    solved: dict[int, list[tuple[int, np.ndarray, list]]] = {}  # group -> (candidate, cost and mix per draw)
     rps_all = arrays.requests_per_s[None, :] * capacity_factor[:, None]
 
     kth = np.full(B, math.inf)
-    for i in np.lexsort((arrays.order, bound.min(axis=0))):
+    # the candidate most draws would try first goes first (its costs set tight bars early)
+    order = np.lexsort((arrays.order, np.median(bound, axis=0)))
+    later = np.minimum.accumulate(bound.min(axis=0)[order][::-1])[::-1]  # smallest bound from here on
+    for pos, i in enumerate(order):
         col = bound[:, i]
-        if col.min() > kth.max() + 1e-6:
-            break  # sorted by the smallest bound: no later candidate can enter any draw's k best
+        if later[pos] > kth.max() + 1e-6:
+            break  # no candidate from here on can enter any draw's k best
         if not (col <= kth + 1e-6).any():
             continue
         r = region_of[i]
         bar = np.minimum(best_cost[:, r], kth) + 1e-6
         active = bound[:, i] <= bar
         g = group[i]
-        for j, cost_j in solved.get(g, ()):  # the same problem at rates no lower, option for option
-            if (offered[i] == offered[j]).all():
-                ratio = float(np.min(rates[i][offered[i]] / rates[j][offered[j]]))
+        cost_all = np.full(B, math.inf)
+        maker_all: list = [None] * B
+        relevant = np.ones(len(options), dtype=bool)
+        if not spot_usable[g]:  # no spot cap above 0: the spot rate changes nothing
+            relevant[options.index(Purchase.SPOT)] = False
+        for j, cost_j, maker_j in solved.get(g, ()):
+            if (offered[i][relevant] == offered[j][relevant]).all() and \
+                    (rates[i][relevant & offered[i]] == rates[j][relevant & offered[j]]).all():
+                # the very same problem (another region at the same prices): the same mixes
+                same = active & np.isfinite(cost_j)
+                cost_all[same] = cost_j[same]
+                for b in np.nonzero(same)[0]:
+                    maker_all[b] = maker_j[b]
+                active &= ~same
+            elif (offered[i][relevant] == offered[j][relevant]).all():  # rates no lower, option for option
+                use = relevant & offered[i]
+                ratio = float(np.min(rates[i][use] / rates[j][use]))
                 with np.errstate(invalid="ignore"):
                     active &= ~(np.isfinite(cost_j) & (ratio * cost_j > bar))
-        if not active.any():
+        if active.any():
+            idx = np.nonzero(active)[0]
+            costs, makers = _solve_batch(cands[i], needs[idx, g], int(g_floor[g]), weights, factor[idx], options,
+                                         bar[idx], share, overhead)
+            cost_all[idx] = costs
+            for b, maker in zip(idx, makers):
+                maker_all[b] = maker
+        idx = np.nonzero(np.isfinite(cost_all))[0]
+        if not len(idx):
             continue
-        cand = cands[i]
-        idx = np.nonzero(active)[0]
-        costs, makers = _solve_batch(cand, needs[idx, g], int(g_floor[g]), weights, factor[idx], options, bar[idx],
-                                     share, overhead)
-        cost_all = np.full(B, math.inf)
-        cost_all[idx] = costs
-        solved.setdefault(g, []).append((i, cost_all))
+        costs, makers = cost_all[idx], [maker_all[b] for b in idx]
+        solved.setdefault(g, []).append((i, cost_all, maker_all))
         for n, b in enumerate(idx):
             if not math.isfinite(costs[n]):
                 continue  # pruned by its cost table's bound
