@@ -202,7 +202,8 @@ def _evaluate_workload(ctx: _Context, i: int) -> _WorkloadDraws:
         rpd = ctx.rpd[at, i]
         chosen = search_many(c, cands, rpd / 86400.0 * (1.0 / k), levels, weights,
                              lambda rpi: floor_instances(plan, rpi, k), ctx.memo,
-                             capacity_factor=d.throughput[at, i], price_factors={o: f[at] for o, f in price_factors.items()})
+                             capacity_factor=d.throughput[at, i],
+                             price_factors={o: f[at] for o, f in price_factors.items()})
         out.compute[at], out.platform[at] = _month_costs(ctx, i, chosen, rpd, tokens_out)
         out.gpu_hour_usd[at] = [picks[0].candidate.on_demand_usd_per_gpu_hour for picks in chosen]
         out.gpu_hour_usd[at] *= d.on_demand_price[at]
@@ -250,7 +251,8 @@ def _unservable(plan: Plan, i: int, factor: float):
     from planner.errors import UserError
 
     return UserError(f"workloads[{i}] cannot be served at {factor:.2f}× its tokens per request, which this "
-                     "section draws: narrow it, or relax the workload's SLO", file=plan.file, field="uncertainty.tokens")
+                     "section draws: narrow it, or relax the workload's SLO", file=plan.file,
+                     field="uncertainty.tokens")
 
 
 _FORKED: _Context | None = None  # the context a forked worker inherits (set only around the pool)

@@ -65,7 +65,8 @@ def throughput_error_sd(perf_fit: dict[str, Any]) -> tuple[float, str]:
                      "uncertainty.throughput.sd in the plan")
 
 
-def _sample(spread: _Spread, rng: np.random.Generator, shape: tuple[int, ...], *, sd: float | None = None) -> np.ndarray:
+def _sample(spread: _Spread, rng: np.random.Generator, shape: tuple[int, ...], *,
+            sd: float | None = None) -> np.ndarray:
     multiplier = isinstance(spread, Multiplier)
     kind = spread.distribution
     if kind == "fixed":

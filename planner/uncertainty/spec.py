@@ -19,15 +19,22 @@ offset added to the monthly growth (mean 0). Distributions:
 
 Defaults and where they come from (each can be overridden):
 
-| quantity | drawn | default | source |
-|---|---|---|---|
-| `traffic` | per workload | lognormal sd 0.30 | p10/p90 ≈ ×0.68/×1.47: the scenarios' default traffic range (0.7, 1.5) |
-| `growth` | per workload | normal sd 0.01 (points per month) | an assumption: ±1.3 points a month at p10/p90, ≈ the scenarios' ×0.5/×1.5 of a 3 %/month growth |
-| `tokens` | per workload | lognormal sd 0.15 | p10/p90 ≈ ×0.83/×1.21: the sensitivity chart's token range (0.8, 1.2) |
-| `on_demand_price` | per draw | lognormal sd 0.15 | p10/p90 ≈ ×0.82/×1.21: the sensitivity chart's GPU price range (0.8, 1.2); on-demand and reserved move together |
-| `spot_price` | per draw | lognormal sd 0.30 | p10/p90 ≈ ×0.68/×1.47 ≈ the scenarios' spot range (0.8, 1.5), widened: one region's AZs differ ×2–3 (shared/data/aws_pricing_notes.md §2) |
-| `api_price` | per API model | lognormal sd 0.25, per year | an assumption; genai-prices 0.2.3 records 594 dated input/output price changes, median 0 and p10/p90 ×0.45/×2.3 per change, mostly resellers and previews |
-| `throughput` | per workload | lognormal, sd from the calibration | the throughput model's leave-one-out median error (planner/data/perf_calibration.yaml `fit_quality`): sd = ln(1 + median) / 0.6745 |
+- `traffic` (per workload): lognormal sd 0.30. p10/p90 ≈ ×0.68/×1.47, the scenarios' default
+  traffic range (0.7, 1.5).
+- `growth` (per workload): normal sd 0.01 (points per month). An assumption: ±1.3 points a month
+  at p10/p90, about the scenarios' ×0.5/×1.5 of a 3 %/month growth.
+- `tokens` (per workload): lognormal sd 0.15. p10/p90 ≈ ×0.83/×1.21, the sensitivity chart's
+  token range (0.8, 1.2).
+- `on_demand_price` (per draw; reserved rates move with it): lognormal sd 0.15. p10/p90 ≈
+  ×0.82/×1.21, the sensitivity chart's GPU price range (0.8, 1.2).
+- `spot_price` (per draw): lognormal sd 0.30. p10/p90 ≈ ×0.68/×1.47, the scenarios' spot range
+  (0.8, 1.5) widened: one region's zones differ ×2–3 (shared/data/aws_pricing_notes.md §2).
+- `api_price` (per API model, per year): lognormal sd 0.25. An assumption: genai-prices 0.2.3
+  records 594 dated input/output price changes, median 0 and p10/p90 ×0.45/×2.3 per change,
+  mostly resellers' and preview models' prices.
+- `throughput` (per workload): lognormal, sd from the calibration: the throughput model's
+  leave-one-out median error (planner/data/perf_calibration.yaml `fit_quality`),
+  sd = ln(1 + median) / 0.6745.
 """
 
 from __future__ import annotations
