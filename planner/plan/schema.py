@@ -1,23 +1,21 @@
-"""The plan file: what a user writes, validated by pydantic.
+"""The plan's pydantic models: what a user may write, with its defaults and bounds.
 
-`load(path)` returns a `Plan` or raises `UserError` naming the file, the line (where the YAML has
-one), the field path and what is wrong, with the closest valid value where there is one. Names
-that refer to catalogs (models, GPU kinds), AWS regions and API models are resolved here so that
-everything downstream works with canonical ids.
+Names that refer to catalogs (models, GPU kinds), AWS regions and API models are resolved by
+`planner.plan.resolve` so that everything downstream works with canonical ids. A validator that
+needs to point below its own field raises `FieldError` with the sub-path as data.
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
-                      model_validator)
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from planner.errors import UserError, did_you_mean
+from planner.plan import resolve
+from planner.plan.errors import FieldError
 
 PURCHASE_OPTIONS = ("reserved_1y", "reserved_3y", "on_demand", "spot")
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -27,30 +25,12 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=False)
 
 
-def _resolved(resolve, value: str, index: int | None = None) -> str:
-    """`resolve(value)` (a catalog or price-list lookup), its UserError turned into a field error."""
-    try:
-        return resolve(value)
-    except UserError as exc:
-        raise ValueError(exc.message if index is None else f"[{index}]: {exc.message}") from None
-
-
 def _month(value: Any, what: str = "value") -> str:
     if not isinstance(value, str) or not MONTH_RE.match(value):
         if what == "key":
             raise ValueError(f"key {value!r} must be YYYY-MM (e.g. 2027-01)")
         raise ValueError(f"must be YYYY-MM (e.g. 2027-01), got {value!r}")
     return value
-
-
-@lru_cache(maxsize=1)
-def aws_regions() -> tuple[str, ...]:
-    """AWS commercial regions known to botocore's bundled endpoint data (no network)."""
-    import boto3
-
-    session = boto3.session.Session()
-    regions = set(session.get_available_regions("ec2"))
-    return tuple(sorted(regions))
 
 
 class Constraints(_Strict):
@@ -69,24 +49,16 @@ class Constraints(_Strict):
     @field_validator("regions")
     @classmethod
     def _known_regions(cls, regions: list[str]) -> list[str]:
-        known = aws_regions()
-        for i, region in enumerate(regions):
-            if region not in known:
-                raise ValueError(f"[{i}]: unknown AWS region {region!r}{did_you_mean(region, known)}")
-        if len(set(regions)) != len(regions):
-            raise ValueError("lists a region twice")
-        return regions
+        return resolve.regions(regions)
 
     @field_validator("gpus")
     @classmethod
     def _known_gpus(cls, gpus: list[str] | None) -> list[str] | None:
         if gpus is None:
             return None
-        from planner import catalog
-
         if not gpus:
             raise ValueError("is empty: omit it to allow every GPU kind in the catalog")
-        return list(dict.fromkeys(_resolved(catalog.resolve_gpu, gpu, i) for i, gpu in enumerate(gpus)))
+        return resolve.gpus(gpus)
 
     @field_validator("purchase")
     @classmethod
@@ -122,7 +94,7 @@ class Traffic(_Strict):
         for key, value in series.items():
             key = _month(key if isinstance(key, str) else str(key), "key")
             if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"{key}: requests per day must be a number > 0, got {value!r}")
+                raise FieldError(f"requests per day must be a number > 0, got {value!r}", (key,))
             out[key] = float(value)
         return dict(sorted(out.items()))
 
@@ -172,28 +144,19 @@ class Workload(_Strict):
     @field_validator("model")
     @classmethod
     def _known_model(cls, model: str) -> str:
-        from planner import catalog
-
-        return _resolved(catalog.resolve_model, model)
+        return resolve.model(model)
 
     @field_validator("precision", "kv_precision")
     @classmethod
     def _known_precision(cls, precision: str | None) -> str | None:
         if precision is None:
             return None
-        from planner import catalog
-
-        return _resolved(catalog.resolve_precision, precision)
+        return resolve.precision(precision)
 
     @field_validator("compare_with")
     @classmethod
     def _known_api_models(cls, refs: list[str]) -> list[str]:
-        from pricing import api
-
-        out = [_resolved(api.resolve, ref, i) for i, ref in enumerate(refs)]
-        if len(set(out)) != len(out):
-            raise ValueError("lists an API model twice")
-        return out
+        return resolve.api_models(refs)
 
 
 class Costs(_Strict):
@@ -260,7 +223,7 @@ class Plan(_Strict):
         seen: set[str] = set()
         for i, w in enumerate(workloads):
             if w.name in seen:
-                raise ValueError(f"[{i}].name: duplicate workload name {w.name!r}")
+                raise FieldError(f"duplicate workload name {w.name!r}", (i, "name"))
             seen.add(w.name)
         return workloads
 
@@ -271,13 +234,13 @@ class Plan(_Strict):
             series = w.traffic.requests_per_day_by_month
             if series is None:
                 continue
+            where = ("workloads", i, "traffic", "requests_per_day_by_month")
             if self.start not in series:
-                raise ValueError(f"workloads[{i}].traffic.requests_per_day_by_month: must give the "
-                                 f"start month {self.start}")
+                raise FieldError(f"must give the start month {self.start}", where)
             outside = [m for m in series if m not in months]
             if outside:
-                raise ValueError(f"workloads[{i}].traffic.requests_per_day_by_month: {outside[0]} is "
-                                 f"outside the forecast ({self.start} + {self.horizon_months} months)")
+                raise FieldError(f"{outside[0]} is outside the forecast ({self.start} + "
+                                 f"{self.horizon_months} months)", where)
         return self
 
     def months(self) -> list[str]:
@@ -301,132 +264,3 @@ class Plan(_Strict):
         if p.is_absolute() or self.file is None:
             return p
         return Path(self.file).parent / p
-
-
-# --- loading ---------------------------------------------------------------------------------
-
-def _loc_to_path(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
-    """1-based line of the YAML node at `loc` (or of its deepest existing parent)."""
-    node, line = root, None
-    for part in loc:
-        if node is None:
-            break
-        line = node.start_mark.line + 1
-        nxt = None
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if key.value == str(part):
-                    nxt = value
-                    line = key.start_mark.line + 1
-                    break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            nxt = node.value[part]
-        node = nxt
-    if node is not None:
-        line = node.start_mark.line + 1
-    return line
-
-
-def _message(err: dict[str, Any], model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], str]:
-    kind = err["type"]
-    msg = err["msg"]
-    if kind == "extra_forbidden":
-        parent = _model_at(model, loc[:-1])
-        choices = list(parent.model_fields) if parent else []
-        choices = [c for c in choices if c != "file"]
-        return loc, f"unknown field{did_you_mean(str(loc[-1]), choices)}"
-    if kind == "missing":
-        return loc, "is required"
-    if kind == "literal_error":
-        value = err.get("input")
-        expected = err.get("ctx", {}).get("expected", "")
-        return loc, f"{value!r} is not one of {expected}{did_you_mean(str(value), PURCHASE_OPTIONS)}"
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
-        # validators may name a sub-path first: "[2]: unknown ..." or "workloads[0].x: ..."
-        m = re.match(r"^((?:\[\d+\])?(?:\.?[A-Za-z_][\w]*)*(?:\[\d+\])*(?:\.[A-Za-z_][\w]*)*):\s(.*)$", msg)
-        if m and (m.group(1).startswith("[") or "." in m.group(1) or m.group(1) in ("workloads",)):
-            sub, rest = m.group(1), m.group(2)
-            parts: list[Any] = []
-            for token in re.findall(r"\[(\d+)\]|([A-Za-z_][\w]*)", sub):
-                parts.append(int(token[0]) if token[0] else token[1])
-            return tuple(loc) + tuple(parts), rest
-        return loc, msg
-    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        return loc, f"{msg.lower()}, got {err.get('input')!r}"
-    return loc, f"{msg[0].lower()}{msg[1:]}" + (f", got {err.get('input')!r}" if "input" in err and
-                                                 not isinstance(err.get("input"), (dict, list)) else "")
-
-
-def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    import typing
-
-    current: Any = model
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return None
-        field = current.model_fields.get(str(part))
-        if field is None:
-            return None
-        ann = field.annotation
-        # unwrap list[X], X | None
-        for _ in range(3):
-            args = typing.get_args(ann)
-            if not args:
-                break
-            ann = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), args[0])
-        current = ann
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
-
-
-def parse(data: Any, *, file: str = "<plan>", root: yaml.Node | None = None) -> Plan:
-    """Validate an already-parsed plan (a dict) and return a `Plan`."""
-    if not isinstance(data, dict):
-        raise UserError("a plan is a YAML mapping (name, start, horizon_months, constraints, "
-                        "workloads, costs)", file=file)
-    data = dict(data)
-    data.pop("file", None)
-    # YAML reads 2027-01-01 as a date; keep the value so the error shows what was written
-    try:
-        plan = Plan.model_validate({**data, "file": file})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        loc, msg = _message(err, Plan, loc)
-        raise UserError(msg, file=file, field=_loc_to_path(loc) or None,
-                        line=_line_of(root, loc)) from None
-    return plan
-
-
-def load(path: str | Path) -> Plan:
-    """Read and validate a plan file; raise `UserError` naming the file, line and field."""
-    path = Path(path)
-    file = str(path)
-    if not path.exists():
-        raise UserError("no such file", file=file)
-    if path.is_dir():
-        raise UserError("is a directory, not a plan file", file=file)
-    text = path.read_text(encoding="utf-8")
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise UserError(f"YAML syntax error: {problem}", file=file,
-                        line=(mark.line + 1) if mark else None) from None
-    if data is None:
-        raise UserError("is empty", file=file)
-    return parse(data, file=file, root=root)

@@ -1,0 +1,65 @@
+"""Names in a plan resolved to canonical ids: catalog models, GPU kinds and precisions, AWS
+regions, API models. Each raises `FieldError` (with the list index where there is one), so the
+validation error points at the exact entry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+
+from planner.errors import UserError, did_you_mean
+from planner.plan.errors import FieldError
+
+
+def resolved(resolve: Callable[[str], str], value: str, path: tuple[str | int, ...] = ()) -> str:
+    """`resolve(value)` (a catalog or price-list lookup), its UserError turned into a FieldError."""
+    try:
+        return resolve(value)
+    except UserError as exc:
+        raise FieldError(exc.message, path) from None
+
+
+@lru_cache(maxsize=1)
+def aws_regions() -> tuple[str, ...]:
+    """AWS commercial regions known to botocore's bundled endpoint data (no network)."""
+    import boto3
+
+    session = boto3.session.Session()
+    return tuple(sorted(set(session.get_available_regions("ec2"))))
+
+
+def regions(values: list[str]) -> list[str]:
+    known = aws_regions()
+    for i, region in enumerate(values):
+        if region not in known:
+            raise FieldError(f"unknown AWS region {region!r}{did_you_mean(region, known)}", (i,))
+    if len(set(values)) != len(values):
+        raise FieldError("lists a region twice")
+    return values
+
+
+def gpus(values: list[str]) -> list[str]:
+    from planner import catalog
+
+    return list(dict.fromkeys(resolved(catalog.resolve_gpu, gpu, (i,)) for i, gpu in enumerate(values)))
+
+
+def model(value: str) -> str:
+    from planner import catalog
+
+    return resolved(catalog.resolve_model, value)
+
+
+def precision(value: str) -> str:
+    from planner import catalog
+
+    return resolved(catalog.resolve_precision, value)
+
+
+def api_models(refs: list[str]) -> list[str]:
+    from pricing import api
+
+    out = [resolved(api.resolve, ref, (i,)) for i, ref in enumerate(refs)]
+    if len(set(out)) != len(out):
+        raise FieldError("lists an API model twice")
+    return out
