@@ -19,7 +19,7 @@ import yaml
 from pydantic import ValidationError
 
 from planner.errors import UserError
-from planner.plan.errors import FieldError, user_error
+from planner.plan.errors import FieldError, line_of, user_error
 from planner.plan.reader import read_yaml
 from planner.plan.resolve import aws_regions
 from planner.plan.schema import (MONTH_RE, PURCHASE_OPTIONS, Constraints, Costs, Plan, Pricing,
@@ -34,8 +34,9 @@ def parse(data: Any, *, file: str = "<plan>", root: yaml.Node | None = None) -> 
     if not isinstance(data, dict):
         raise UserError("a plan is a YAML mapping (name, start, horizon_months, constraints, "
                         "workloads, costs)", file=file)
-    data = dict(data)
-    data.pop("file", None)
+    if "file" in data:  # set by load(), never by the user
+        raise UserError("unknown field (the plan's file is the one it is read from)", file=file,
+                        field="file", line=line_of(root, ("file",)))
     try:
         return Plan.model_validate({**data, "file": file})
     except ValidationError as exc:

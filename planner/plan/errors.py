@@ -16,6 +16,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from planner.errors import UserError, did_you_mean
+from pricing.files import shorten
+
+MAX_KEY_CHARS = 40
 
 
 class FieldError(ValueError):
@@ -34,7 +37,10 @@ def loc_to_path(loc: tuple[Any, ...]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            text = str(part)
+            if len(text) > MAX_KEY_CHARS:  # a key is quoted like any value: never all of a huge one
+                text = text[: MAX_KEY_CHARS - 1] + "…"
+            out += ("." if out else "") + text
     return out
 
 
@@ -113,17 +119,17 @@ def message(err: dict[str, Any], model: type[BaseModel]) -> tuple[tuple[Any, ...
     if kind in ("literal_error", "enum"):
         value = err.get("input")
         expected = ctx.get("expected", "")
-        return loc, f"{value!r} is not one of {expected}{did_you_mean(str(value), _choices(model, loc))}"
+        hint = did_you_mean(value, _choices(model, loc)) if isinstance(value, str) and len(value) <= 200 else ""
+        return loc, f"{shorten(value)} is not one of {expected}{hint}"
     if kind == "value_error":
         error = ctx.get("error")
         if isinstance(error, FieldError):
             return loc + error.path, error.message
-        text = str(error) if error is not None else msg
-        return loc, text
+        return loc, str(error) if error is not None else msg
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        return loc, f"{msg.lower()}, got {err.get('input')!r}"
+        return loc, f"{msg.lower()}, got {shorten(err.get('input'))}"
     value = err.get("input")
-    got = f", got {value!r}" if "input" in err and not isinstance(value, (dict, list)) else ""
+    got = f", got {shorten(value)}" if "input" in err and not isinstance(value, (dict, list)) else ""
     return loc, f"{msg[0].lower()}{msg[1:]}{got}"
 
 
