@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from planner.errors import UserError, did_you_mean
 from planner.plan.errors import FieldError
+from pricing.files import shorten
 
 
 def resolved(resolve: Callable[[str], str], value: str, path: tuple[str | int, ...] = ()) -> str:
@@ -32,7 +33,7 @@ def regions(values: list[str]) -> list[str]:
     known = aws_regions()
     for i, region in enumerate(values):
         if region not in known:
-            raise FieldError(f"unknown AWS region {region!r}{did_you_mean(region, known)}", (i,))
+            raise FieldError(f"unknown AWS region {shorten(region)}{did_you_mean(region, known)}", (i,))
     if len(set(values)) != len(values):
         raise FieldError("lists a region twice")
     return values
@@ -63,3 +64,11 @@ def api_models(refs: list[str]) -> list[str]:
     if len(set(out)) != len(out):
         raise FieldError("lists an API model twice")
     return out
+
+
+def context_length(model_id: str) -> int | None:
+    """The context window of a resolved catalog model (None when the catalog does not say)."""
+    from planner import catalog
+
+    spec = catalog.load_models().get(model_id) if isinstance(model_id, str) else None
+    return spec.context_length if spec is not None else None

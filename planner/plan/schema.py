@@ -3,22 +3,79 @@
 Names that refer to catalogs (models, GPU kinds), AWS regions and API models are resolved by
 `planner.plan.resolve` so that everything downstream works with canonical ids. A validator that
 needs to point below its own field raises `FieldError` with the sub-path as data.
+
+Every number is bounded (README, "Limits"): finite, not a boolean or a string, and inside a range a
+real plan can have. The bounds are checked at load, so everything downstream (demand, fleet,
+money) works on values that cannot overflow: the largest cost a plan can produce is far below
+1e300. Bounds that depend on more than one field (tokens within the model's context, the traffic
+a plan reaches by its last month, the plan's size) are checked by model validators.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from planner.errors import UserError, did_you_mean
 from planner.plan import resolve
 from planner.plan.errors import FieldError
+from pricing.files import shorten
 
 PURCHASE_OPTIONS = ("reserved_1y", "reserved_3y", "on_demand", "spot")
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+# --- limits (stated in the README's plan reference; tests/test_hostile_inputs.py) -------------
+FIRST_YEAR, LAST_YEAR = 2020, 2100  # `start` years
+MAX_HORIZON_MONTHS = 120
+MAX_WORKLOADS = 100
+MAX_PLAN_CELLS = 2_400  # workloads × horizon_months × constraints.regions: the work grows with it
+MAX_REQUESTS_PER_DAY = 1e10  # in any month, growth and the high scenario included
+MAX_INPUT_TOKENS = 10_000_000  # and input + output within the model's context
+MAX_OUTPUT_TOKENS = 1_000_000
+MAX_PEAK_TO_AVERAGE = 24.0  # the whole day in one hour: an hourly shape cannot be peakier
+MAX_MIN_REPLICAS = 100
+MAX_FTE = 10_000.0
+MAX_SALARY_USD_MONTH = 1e6
+MAX_USD_MONTH = 1e9
+MAX_USD_ONE_TIME = 1e10
+MAX_MULTIPLIER = 100.0  # what-if price multipliers
+MIN_MULTIPLIER = 0.01
+MAX_SCENARIO_TRAFFIC = 10.0
+MAX_NAME_CHARS = 64
+MAX_REF_CHARS = 80  # a model id, an API model reference, a region or GPU name
+MAX_PATH_CHARS = 4096
+
+
+def _number(value: Any) -> Any:
+    """A finite int or float: never a boolean (`true` is not 1), a string or .inf/.nan."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"must be a number, got {shorten(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"must be a finite number, got {value}")
+    if isinstance(value, int) and abs(value) > 10**300:
+        raise ValueError(f"is out of range, got {shorten(value)}")
+    return value
+
+
+def _integer(value: Any) -> Any:
+    """A whole number (2 or 2.0), never a boolean or a string."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"must be an integer, got {shorten(value)}")
+    if isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer() or abs(value) > 1e15:
+            raise ValueError(f"must be a whole number (an integer), got {shorten(value)}")
+        return int(value)
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_number)]
+Integer = Annotated[int, BeforeValidator(_integer)]
+Ref = Annotated[str, Field(min_length=1, max_length=MAX_REF_CHARS)]
 
 
 class _Strict(BaseModel):
@@ -28,22 +85,26 @@ class _Strict(BaseModel):
 def _month(value: Any, what: str = "value") -> str:
     if not isinstance(value, str) or not MONTH_RE.match(value):
         if what == "key":
-            raise ValueError(f"key {value!r} must be YYYY-MM (e.g. 2027-01)")
-        raise ValueError(f"must be YYYY-MM (e.g. 2027-01), got {value!r}")
+            raise ValueError(f"key {shorten(value)} must be YYYY-MM (e.g. 2027-01)")
+        raise ValueError(f"must be YYYY-MM (e.g. 2027-01), got {shorten(value)}")
+    year = int(value[:4])
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError(f"year {year} is outside {FIRST_YEAR}..{LAST_YEAR}, got {shorten(value)}")
     return value
 
 
 class Constraints(_Strict):
-    regions: list[str] = Field(min_length=1, description="allowed AWS regions (data residency)")
-    gpus: list[str] | None = Field(None, description="allowed GPU kinds; omitted = all in the catalog")
+    regions: list[Ref] = Field(min_length=1, max_length=40, description="allowed AWS regions (data residency)")
+    gpus: list[Ref] | None = Field(None, max_length=40,
+                                   description="allowed GPU kinds; omitted = all in the catalog")
     purchase: list[Literal["reserved_1y", "reserved_3y", "on_demand", "spot"]] = Field(
-        default_factory=lambda: ["reserved_1y", "on_demand", "spot"], min_length=1)
-    max_spot_share: float = Field(0.3, ge=0, le=1, description="of peak capacity")
-    min_replicas: int = Field(2, ge=1, description="redundancy floor, per workload")
-    headroom: float = Field(0.2, ge=0, le=1, description="spare capacity over peak demand")
-    availability_zones: int = Field(2, ge=1, le=6, description="AZs the production fleet spans")
-    regions_per_workload: int = Field(1, ge=1, description="regions a workload is spread across")
-    spot_interruption_overhead: float = Field(
+        default_factory=lambda: ["reserved_1y", "on_demand", "spot"], min_length=1, max_length=8)
+    max_spot_share: Number = Field(0.3, ge=0, le=1, description="of peak capacity")
+    min_replicas: Integer = Field(2, ge=1, le=MAX_MIN_REPLICAS, description="redundancy floor, per workload")
+    headroom: Number = Field(0.2, ge=0, le=1, description="spare capacity over peak demand")
+    availability_zones: Integer = Field(2, ge=1, le=6, description="AZs the production fleet spans")
+    regions_per_workload: Integer = Field(1, ge=1, le=40, description="regions a workload is spread across")
+    spot_interruption_overhead: Number = Field(
         0.1, ge=0, le=1, description="extra spot capacity bought to absorb interruptions")
 
     @field_validator("regions")
@@ -68,20 +129,22 @@ class Constraints(_Strict):
     @model_validator(mode="after")
     def _enough_regions(self) -> "Constraints":
         if self.regions_per_workload > len(self.regions):
-            raise ValueError(f"regions_per_workload ({self.regions_per_workload}) exceeds the number "
+            raise FieldError(f"regions_per_workload ({self.regions_per_workload}) exceeds the number "
                              f"of allowed regions ({len(self.regions)})")
         return self
 
 
 class Traffic(_Strict):
-    requests_per_day: float | None = Field(None, gt=0, description="in the start month")
-    monthly_growth: float = Field(0.0, gt=-1, le=10, description="compound growth per month (0.06 = 6 %)")
-    requests_per_day_by_month: dict[str, float] | None = Field(
-        None, description="explicit series, YYYY-MM -> requests/day; months in between are interpolated")
-    peak_to_average: float | None = Field(None, ge=1, le=100)
-    hourly_profile: list[float] | None = Field(None, description="24 relative weights, hour 0..23 UTC")
-    input_tokens: float = Field(gt=0, description="mean per request")
-    output_tokens: float = Field(gt=0, description="mean per request")
+    requests_per_day: Number | None = Field(None, gt=0, le=MAX_REQUESTS_PER_DAY, description="in the start month")
+    monthly_growth: Number = Field(0.0, ge=-0.5, le=1, description="compound growth per month (0.06 = 6 %)")
+    requests_per_day_by_month: dict[str, Number] | None = Field(
+        None, max_length=MAX_HORIZON_MONTHS,
+        description="explicit series, YYYY-MM -> requests/day; months in between are interpolated")
+    peak_to_average: Number | None = Field(None, ge=1, le=MAX_PEAK_TO_AVERAGE)
+    hourly_profile: list[Number] | None = Field(None, max_length=24,
+                                                description="24 relative weights, hour 0..23 UTC")
+    input_tokens: Number = Field(ge=1, le=MAX_INPUT_TOKENS, description="mean per request")
+    output_tokens: Number = Field(ge=1, le=MAX_OUTPUT_TOKENS, description="mean per request")
 
     @field_validator("requests_per_day_by_month")
     @classmethod
@@ -93,8 +156,9 @@ class Traffic(_Strict):
         out = {}
         for key, value in series.items():
             key = _month(key if isinstance(key, str) else str(key), "key")
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-                raise FieldError(f"requests per day must be a number > 0, got {value!r}", (key,))
+            if not 0 < value <= MAX_REQUESTS_PER_DAY:
+                raise FieldError(f"requests per day must be > 0 and at most {MAX_REQUESTS_PER_DAY:g}, "
+                                 f"got {shorten(value)}", (key,))
             out[key] = float(value)
         return dict(sorted(out.items()))
 
@@ -105,9 +169,10 @@ class Traffic(_Strict):
             return None
         if len(profile) != 24:
             raise ValueError(f"needs 24 hourly weights, got {len(profile)}")
-        if any(w < 0 for w in profile):
-            raise ValueError("weights must be >= 0")
-        if sum(profile) <= 0:
+        for h, w in enumerate(profile):
+            if not 0 <= w <= 1e15:
+                raise FieldError(f"weights must be >= 0 and at most 1e15, got {shorten(w)}", (h,))
+        if max(profile) <= 0:
             raise ValueError("weights must not all be zero")
         return profile
 
@@ -124,18 +189,18 @@ class Traffic(_Strict):
 
 
 class Slo(_Strict):
-    ttft_ms: float | None = Field(None, gt=0, description="time to first token, at peak")
-    tpot_ms: float | None = Field(None, gt=0, description="time per output token, at peak")
+    ttft_ms: Number | None = Field(None, gt=0, le=600_000, description="time to first token, at peak")
+    tpot_ms: Number | None = Field(None, gt=0, le=60_000, description="time per output token, at peak")
 
 
 class Workload(_Strict):
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    model: str
-    precision: str = "bf16"
-    kv_precision: str | None = None
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS, pattern=NAME_PATTERN)
+    model: Ref
+    precision: Ref = "bf16"
+    kv_precision: Ref | None = None
     traffic: Traffic
     slo: Slo = Field(default_factory=Slo)
-    compare_with: list[str] = Field(min_length=1, description="API models, provider/model")
+    compare_with: list[Ref] = Field(min_length=1, max_length=10, description="API models, provider/model")
     api_allowed: bool = Field(True, description="false when this workload's data may not go to a "
                               "third-party API (residency, privacy)")
     api_meets_slo: bool = Field(True, description="false when the API cannot meet this workload's "
@@ -158,59 +223,94 @@ class Workload(_Strict):
     def _known_api_models(cls, refs: list[str]) -> list[str]:
         return resolve.api_models(refs)
 
+    @model_validator(mode="after")
+    def _tokens_within_context(self) -> "Workload":
+        context = resolve.context_length(self.model)
+        t = self.traffic
+        if context is not None and t.input_tokens + t.output_tokens > context:
+            raise FieldError(f"input_tokens + output_tokens = {t.input_tokens + t.output_tokens:,.0f} exceeds "
+                             f"{self.model}'s context of {context:,} tokens", ("traffic", "input_tokens"))
+        return self
+
 
 class Costs(_Strict):
-    ml_engineers: float = Field(0.0, ge=0, description="FTE running the self-hosted model")
-    ml_engineer_usd_month: float = Field(18000.0, ge=0, description="loaded cost per FTE")
-    devops_engineers: float = Field(0.0, ge=0)
-    devops_usd_month: float = Field(16000.0, ge=0)
-    data_eval_usd_month: float = Field(0.0, ge=0)
-    compliance_one_time_usd: float = Field(0.0, ge=0, description="charged in the first month")
-    compliance_usd_month: float = Field(0.0, ge=0)
-    uncertainty_buffer: float = Field(0.30, ge=0, le=1, description="applied to self-hosted costs")
-    retraining_every_months: int | None = Field(None, ge=1)
-    retraining_gpu_hours: float = Field(0.0, ge=0, description="GPU-hours per retraining cycle")
-    weights_storage_gib: float | None = Field(None, ge=0, description="EBS per instance for weights "
-                                              "and runtime; omitted = 2 x weights + 100 GiB")
-    egress_gb_per_million_requests: float | None = Field(
-        None, ge=0, description="data out per million requests; omitted = from the token counts")
+    ml_engineers: Number = Field(0.0, ge=0, le=MAX_FTE, description="FTE running the self-hosted model")
+    ml_engineer_usd_month: Number = Field(18000.0, ge=0, le=MAX_SALARY_USD_MONTH, description="loaded cost per FTE")
+    devops_engineers: Number = Field(0.0, ge=0, le=MAX_FTE)
+    devops_usd_month: Number = Field(16000.0, ge=0, le=MAX_SALARY_USD_MONTH)
+    data_eval_usd_month: Number = Field(0.0, ge=0, le=MAX_USD_MONTH)
+    compliance_one_time_usd: Number = Field(0.0, ge=0, le=MAX_USD_ONE_TIME, description="charged in the first month")
+    compliance_usd_month: Number = Field(0.0, ge=0, le=MAX_USD_MONTH)
+    uncertainty_buffer: Number = Field(0.30, ge=0, le=1, description="applied to self-hosted costs")
+    retraining_every_months: Integer | None = Field(None, ge=1, le=MAX_HORIZON_MONTHS)
+    retraining_gpu_hours: Number = Field(0.0, ge=0, le=1e7, description="GPU-hours per retraining cycle")
+    weights_storage_gib: Number | None = Field(None, ge=0, le=16384, description="EBS per instance for weights "
+                                               "and runtime; omitted = 2 x weights + 100 GiB")
+    egress_gb_per_million_requests: Number | None = Field(
+        None, ge=0, le=1e7, description="data out per million requests; omitted = from the token counts")
     # the API path's own costs, so the comparison is fair
-    api_ml_engineers: float = Field(0.0, ge=0)
-    api_devops_engineers: float = Field(0.0, ge=0)
-    api_data_eval_usd_month: float = Field(0.0, ge=0)
-    api_compliance_one_time_usd: float = Field(0.0, ge=0)
-    api_compliance_usd_month: float = Field(0.0, ge=0)
+    api_ml_engineers: Number = Field(0.0, ge=0, le=MAX_FTE)
+    api_devops_engineers: Number = Field(0.0, ge=0, le=MAX_FTE)
+    api_data_eval_usd_month: Number = Field(0.0, ge=0, le=MAX_USD_MONTH)
+    api_compliance_one_time_usd: Number = Field(0.0, ge=0, le=MAX_USD_ONE_TIME)
+    api_compliance_usd_month: Number = Field(0.0, ge=0, le=MAX_USD_MONTH)
 
 
 class Pricing(_Strict):
-    snapshot: str | None = Field(None, description="price snapshot file; omitted = the shipped one")
-    reserved_1y_discount: float | None = Field(None, ge=0, lt=1, description="omitted = shipped default")
-    reserved_3y_discount: float | None = Field(None, ge=0, lt=1, description="omitted = shipped default")
-    compute_price_multiplier: float = Field(1.0, gt=0, description="scales every GPU instance price")
-    spot_price_multiplier: float = Field(1.0, gt=0, description="scales spot prices")
+    snapshot: str | None = Field(None, min_length=1, max_length=MAX_PATH_CHARS,
+                                 description="price snapshot file; omitted = the shipped one")
+    reserved_1y_discount: Number | None = Field(None, ge=0, lt=1, description="omitted = shipped default")
+    reserved_3y_discount: Number | None = Field(None, ge=0, lt=1, description="omitted = shipped default")
+    compute_price_multiplier: Number = Field(1.0, ge=MIN_MULTIPLIER, le=MAX_MULTIPLIER,
+                                             description="scales every GPU instance price")
+    spot_price_multiplier: Number = Field(1.0, ge=MIN_MULTIPLIER, le=MAX_MULTIPLIER, description="scales spot prices")
 
 
 class Scenarios(_Strict):
-    traffic_low: float = Field(0.7, gt=0)
-    traffic_high: float = Field(1.5, gt=0)
-    growth_low: float | None = Field(None, gt=-1)
-    growth_high: float | None = Field(None, gt=-1)
-    spot_price_low: float = Field(0.8, gt=0)
-    spot_price_high: float = Field(1.5, gt=0)
+    traffic_low: Number = Field(0.7, ge=MIN_MULTIPLIER, le=MAX_SCENARIO_TRAFFIC)
+    traffic_high: Number = Field(1.5, ge=MIN_MULTIPLIER, le=MAX_SCENARIO_TRAFFIC)
+    growth_low: Number | None = Field(None, ge=-0.5, le=1.5)
+    growth_high: Number | None = Field(None, ge=-0.5, le=1.5)
+    spot_price_low: Number = Field(0.8, ge=MIN_MULTIPLIER, le=MAX_MULTIPLIER)
+    spot_price_high: Number = Field(1.5, ge=MIN_MULTIPLIER, le=MAX_MULTIPLIER)
+
+
+def _length(value: Any) -> int | None:
+    return len(value) if isinstance(value, (list, dict)) else None
 
 
 class Plan(_Strict):
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS, pattern=NAME_PATTERN)
     start: str
-    horizon_months: int = Field(ge=1, le=120)
+    horizon_months: Integer = Field(ge=1, le=MAX_HORIZON_MONTHS)
     constraints: Constraints
-    workloads: list[Workload] = Field(min_length=1)
+    workloads: list[Workload] = Field(min_length=1, max_length=MAX_WORKLOADS)
     costs: Costs = Field(default_factory=Costs)
     pricing: Pricing = Field(default_factory=Pricing)
     scenarios: Scenarios = Field(default_factory=Scenarios)
-    recommendation_spend_threshold_usd_month: float = Field(
-        10000.0, ge=0, description="API spend per month above which self-hosting is worth a look")
+    recommendation_spend_threshold_usd_month: Number = Field(
+        10000.0, ge=0, le=MAX_USD_MONTH, description="API spend per month above which self-hosting is worth a look")
     file: str | None = Field(None, exclude=False, description="set by load(); not part of the YAML")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _within_ceiling(cls, data: Any) -> Any:
+        """Refuse a plan too large to forecast before validating (or working on) any of it."""
+        if not isinstance(data, dict):
+            return data
+        workloads = _length(data.get("workloads"))
+        if workloads is not None and workloads > MAX_WORKLOADS:
+            raise FieldError(f"{workloads:,} workloads; a plan has at most {MAX_WORKLOADS}", ("workloads",))
+        constraints = data.get("constraints")
+        regions = _length(constraints.get("regions")) if isinstance(constraints, dict) else None
+        horizon = data.get("horizon_months")
+        if (workloads and regions and isinstance(horizon, int) and not isinstance(horizon, bool)
+                and 1 <= horizon <= MAX_HORIZON_MONTHS and workloads * horizon * regions > MAX_PLAN_CELLS):
+            raise FieldError(f"{workloads} workloads × {horizon} months × {regions} regions = "
+                             f"{workloads * horizon * regions:,}, more than the {MAX_PLAN_CELLS:,} the planner "
+                             "sizes in one plan: split it into several plans, or allow fewer regions",
+                             ("workloads",))
+        return data
 
     @field_validator("start", mode="before")
     @classmethod
@@ -243,6 +343,35 @@ class Plan(_Strict):
                                  f"{self.horizon_months} months)", where)
         return self
 
+    @model_validator(mode="after")
+    def _traffic_within_limit(self) -> "Plan":
+        """Requests per day stay within MAX_REQUESTS_PER_DAY in every month, in the base forecast and in
+        the high scenario (traffic × scenarios.traffic_high, growth at scenarios.growth_high or × 1.5)."""
+        from planner.scenarios import GROWTH_FACTORS
+
+        s = self.scenarios
+        traffic_factor = max(1.0, s.traffic_high, s.traffic_low)
+        last = self.horizon_months - 1
+        for i, w in enumerate(self.workloads):
+            t = w.traffic
+            if t.requests_per_day is None:
+                largest, field = max(t.requests_per_day_by_month.values()), "requests_per_day_by_month"
+                growth = 0.0
+            else:
+                high = s.growth_high if s.growth_high is not None else t.monthly_growth * GROWTH_FACTORS[1]
+                low = s.growth_low if s.growth_low is not None else t.monthly_growth * GROWTH_FACTORS[0]
+                growth = max(t.monthly_growth, high, low)
+                field = "monthly_growth" if growth > 0 else "requests_per_day"
+                largest = t.requests_per_day
+            log_peak = math.log(largest) + math.log(traffic_factor) + max(0.0, last * math.log1p(growth))
+            if log_peak > math.log(MAX_REQUESTS_PER_DAY) + 1e-12:
+                raise FieldError(
+                    f"traffic reaches {math.exp(min(log_peak, 700)):.3g} requests/day by {self.months()[-1]} "
+                    f"(growth {growth:g}/month, traffic × {traffic_factor:g} in the scenarios); the planner "
+                    f"sizes at most {MAX_REQUESTS_PER_DAY:g} requests/day per workload",
+                    ("workloads", i, "traffic", field))
+        return self
+
     def months(self) -> list[str]:
         year, month = (int(x) for x in self.start.split("-"))
         out = []
@@ -255,12 +384,12 @@ class Plan(_Strict):
         for w in self.workloads:
             if w.name == name:
                 return w
-        raise UserError(f"unknown workload {name!r}{did_you_mean(name, [w.name for w in self.workloads])}",
+        raise UserError(f"unknown workload {shorten(name)}{did_you_mean(name, [w.name for w in self.workloads])}",
                         file=self.file, field="workload")
 
     def resolve_path(self, relative: str) -> Path:
-        """A path from the plan, relative to the plan file's folder."""
-        p = Path(relative)
+        """A path from the plan (`~` expanded), relative to the plan file's folder."""
+        p = Path(relative).expanduser()
         if p.is_absolute() or self.file is None:
             return p
-        return Path(self.file).parent / p
+        return Path(self.file).expanduser().parent / p
