@@ -18,9 +18,6 @@ import csv
 import io
 import json
 import math
-import os
-import shutil
-import tempfile
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -659,29 +656,17 @@ def to_csv(forecast: dict) -> str:
 
 
 def write(forecast: dict, out_dir: Path, *, generated_at: str) -> list[Path]:
-    """Write report.md, report.html, forecast.csv and forecast.json into `out_dir`.
+    """Write report.md, report.html, forecast.csv and forecast.json as the folder `out_dir`.
 
-    Everything is rendered in memory first and written into a temporary folder next to `out_dir`;
-    only then are the four files moved into place (replacing earlier ones). A rendering error
-    leaves `out_dir` as it was.
+    Everything is rendered in memory first; `planner.outdir.write_folder` then replaces the folder
+    in one step. A rendering error, a failed write or an interrupt leaves `out_dir` as it was.
     """
-    out_dir = Path(out_dir)
+    from planner import outdir
+
     contents = {
         "report.md": render_markdown(forecast, generated_at=generated_at),
         "report.html": render_html(forecast, generated_at=generated_at),
         "forecast.csv": to_csv(forecast),
         "forecast.json": to_json(forecast),
     }
-    parent = out_dir.parent if str(out_dir.parent) else Path(".")
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
-    try:
-        for name in FILES:
-            with open(tmp / name, "w", encoding="utf-8", newline="") as fh:
-                fh.write(contents[name])
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for name in FILES:
-            os.replace(tmp / name, out_dir / name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return [out_dir / name for name in FILES]
+    return outdir.write_folder(out_dir, {name: contents[name] for name in FILES})

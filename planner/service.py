@@ -64,13 +64,14 @@ def build_forecast(plan: Plan) -> dict[str, Any]:
 
 def forecast(plan_file: str | Path, out_dir: str | Path | None = None,
              generated_at: str | None = None) -> ForecastResult:
-    from planner import forecast as forecast_mod, report, scenarios
+    from planner import forecast as forecast_mod, outdir, report, scenarios
 
     plan = load(plan_file)
+    out = Path(out_dir).expanduser() if out_dir else Path(f"forecast-{plan.name}")
+    outdir.check_target(out, report.FILES)  # a bad --out fails now, not after the whole forecast
     result = build_forecast(plan)
     result.update(scenarios.run(plan, forecast_mod.build, base=result))
 
-    out = Path(out_dir) if out_dir else Path(f"forecast-{plan.name}")
     generated_at = generated_at or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     files = report.write(result, out, generated_at=generated_at)
     answer = report.answer_lines(result)
