@@ -58,9 +58,19 @@ class _Rejected(Exception):
         self.message, self.line, self.path = message, line, path
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that bounds nesting and node count while composing, keeps dates as text and
-    turns a value it cannot construct into a one-line error at that value's line."""
+class _Construction:
+    """Turns a value PyYAML cannot construct into a one-line error at that value's line."""
+
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, OverflowError, ArithmeticError) as exc:
+            raise _Rejected(f"cannot read this value: {files.clip(str(exc), MAX_PROBLEM_CHARS)}",
+                            node.start_mark.line + 1) from None
+
+
+class _Loader(_Construction, yaml.SafeLoader):
+    """SafeLoader that bounds nesting and node count while composing and keeps dates as text."""
 
     def __init__(self, stream):
         super().__init__(stream)
@@ -81,18 +91,37 @@ class _Loader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
-    def construct_object(self, node, deep=False):
-        try:
-            return super().construct_object(node, deep)
-        except (ValueError, TypeError, OverflowError, ArithmeticError) as exc:
-            raise _Rejected(f"cannot read this value: {files.clip(str(exc), MAX_PROBLEM_CHARS)}",
-                            node.start_mark.line + 1) from None
 
-
-_Loader.yaml_implicit_resolvers = {
+_RESOLVERS = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_Loader.yaml_implicit_resolvers = _RESOLVERS
+
+if yaml.__with_libyaml__:
+    class _CLoader(_Construction, yaml.CSafeLoader):
+        """libyaml's parser and composer (several times faster), with the same construction and
+        resolvers. Its composer recurses, so `_precheck` bounds depth and size first."""
+
+    _CLoader.yaml_implicit_resolvers = _RESOLVERS
+else:  # pragma: no cover - PyYAML built without libyaml
+    _CLoader = None
+
+
+def _precheck(text: str) -> None:
+    """Nesting depth and node count from libyaml's event stream (no tree is built yet)."""
+    depth = nodes = 0
+    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+        if isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent, yaml.CollectionStartEvent)):
+            nodes += 1
+            if nodes > MAX_NODES:
+                raise _Rejected(f"more than {MAX_NODES:,} values", event.start_mark.line + 1)
+            if depth + 1 > MAX_DEPTH:
+                raise _Rejected(f"nested more than {MAX_DEPTH} levels deep", event.start_mark.line + 1)
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def _children(node: Node, path: tuple[Any, ...]) -> list[tuple[Node, tuple[Any, ...]]]:
@@ -192,7 +221,11 @@ def parse_yaml(text: str, *, file: str) -> Document:
 
     loader = None
     try:
-        loader = _Loader(text)
+        if _CLoader is not None:
+            _precheck(text)
+            loader = _CLoader(text)
+        else:
+            loader = _Loader(text)
         root = loader.get_single_node()
         if root is not None:
             check_tree(root)
