@@ -2,34 +2,73 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Annotated
 
 import typer
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from planner.errors import ExitCode, UserError
+from pricing.files import shorten
+
+
+class _Line(BaseModel):
+    """What `planner quotas` reads of a fleet line (forecast.json holds more; the rest is ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+    region: str = Field(max_length=64)
+    instance_type: str = Field(max_length=64)
+    purchase: str = Field(max_length=32)
+    count: Annotated[int, Field(strict=True, ge=0, le=1_000_000)]
+
+
+class _Workload(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    fleet: list[_Line] = Field(default_factory=list)
+
+
+class _Month(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    month: str = Field(max_length=16)
+    workloads: list[_Workload] = Field(default_factory=list)
+
+
+class _Forecast(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    months: list[_Month] = Field(default_factory=list)
 
 
 def fleet_lines(forecast_json: Path, month: str | None = None) -> list:
-    """Fleet lines of one month of a forecast.json (default: the month needing the most instances)."""
-    try:
-        data = json.loads(Path(forecast_json).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UserError(f"cannot read forecast JSON: {exc}", file=str(forecast_json)) from None
-    months = data.get("months") or []
-    if month is not None:
-        months = [m for m in months if m.get("month") == month]
-        if not months:
-            raise UserError(f"no month {month!r} in the forecast", file=str(forecast_json), field="--month")
+    """Fleet lines of one month of a forecast.json (default: the month needing the most instances).
 
-    def lines(m):
-        return [SimpleNamespace(**line) for w in m.get("workloads", []) for line in w.get("fleet", [])]
+    The file is read as untrusted input (regular file, size, UTF-8, `~` expanded) and its fleet
+    checked field by field: a malformed file is one line naming the field, never a traceback.
+    """
+    from planner.plan.errors import user_error
+    from planner.plan.reader import read_json
+
+    file = str(forecast_json)
+    data = read_json(forecast_json, what="forecast JSON file")
+    if not isinstance(data, dict):
+        raise UserError("a forecast.json holds one JSON object (as `planner forecast` writes it)", file=file)
+    try:
+        forecast = _Forecast.model_validate(data)
+    except ValidationError as exc:
+        raise user_error(exc, _Forecast, file=file) from None
+    months = forecast.months
+    if month is not None:
+        months = [m for m in months if m.month == month]
+        if not months:
+            raise UserError(f"no month {shorten(month)} in the forecast", file=file, field="--month")
+
+    def lines(m: _Month) -> list:
+        return [SimpleNamespace(**line.model_dump()) for w in m.workloads for line in w.fleet]
 
     if not months:
         return []
-    busiest = max(months, key=lambda m: sum(line.count for line in lines(m)))
+    busiest = max(months, key=lambda m: sum(line.count for w in m.workloads for line in w.fleet))
     return lines(busiest)
 
 
