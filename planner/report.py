@@ -466,13 +466,15 @@ def _risks(f: dict) -> list[str]:
         count = float(e.get("count") or 0)
         spot, total = per_month.get(month, (0.0, 0.0))
         per_month[month] = (spot + (count if e.get("purchase") == "spot" else 0.0), total + count)
+    # instances of each (region, type) per month, summed in one pass (linear in the fleet lines)
+    same_month: dict[tuple[Any, tuple[str, str]], list[float]] = {}
     for month, _, e in _fleet_rows(f):
         key = (str(e.get("region")), str(e.get("instance_type")))
-        same = sum(float(x.get("count") or 0) for mo, _, x in _fleet_rows(f)
-                   if mo == month and (str(x.get("region")), str(x.get("instance_type"))) == key)
-        gpus = same * float(e.get("gpus_per_instance") or 0)
+        slot = same_month.setdefault((month, key), [0.0, float(e.get("gpus_per_instance") or 0)])
+        slot[0] += float(e.get("count") or 0)
+    for (month, key), (same, gpus_per_instance) in same_month.items():  # months in order
         if key not in peak or same > peak[key][0]:
-            peak[key] = (same, gpus, month)
+            peak[key] = (same, same * gpus_per_instance, month)
     for month, (spot, total) in per_month.items():
         if spot and (spot_worst is None or spot / total > spot_worst[0] / spot_worst[1]):
             spot_worst = (spot, total, month)
