@@ -36,7 +36,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from planner.errors import UserError
-from pricing.files import clip, user_path
+from pricing.files import clip, umask_mode, user_path
 
 _HELD_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 _TMP_TAG = ".planner-tmp-"
@@ -180,6 +180,7 @@ def write_folder(out_dir: str | os.PathLike[str], files: dict[str, str]) -> list
         old: Path | None = None
         try:
             tmp = Path(tempfile.mkdtemp(prefix=f".{out.name[:40]}{_TMP_TAG}", dir=out.parent))
+            os.chmod(tmp, umask_mode(0o777))  # a folder like any mkdir gives, not mkdtemp's 0700
             for name, text in files.items():
                 with open(tmp / name, "x", encoding="utf-8", newline="") as handle:
                     handle.write(text)

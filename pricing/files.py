@@ -64,6 +64,14 @@ def shorten(value: object, limit: int = QUOTE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def umask_mode(mode: int) -> int:
+    """`mode` less the process umask: what `open`/`mkdir` would give a new file or folder
+    (`mkstemp`/`mkdtemp` give 0600/0700, too private for a user's output)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mode & ~mask
+
+
 def clip(text: str, limit: int = QUOTE_CHARS) -> str:
     """Plain text on one line, cut to `limit` characters."""
     text = " ".join(str(text).split())

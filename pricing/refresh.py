@@ -381,7 +381,7 @@ def write_snapshot(base: PriceTable, result: RefreshResult, out: str | Path, *, 
     is kept (`result.kept`) and None returned. The file is written beside `out` under a temporary
     name and renamed into place, so an interrupted write never leaves half a snapshot.
     """
-    from pricing.files import user_path
+    from pricing.files import umask_mode, user_path
 
     out = user_path(out)
     if out.resolve() == SHIPPED_SNAPSHOT.resolve() or out.resolve() == Path(base.path).expanduser().resolve():
@@ -404,6 +404,7 @@ def write_snapshot(base: PriceTable, result: RefreshResult, out: str | Path, *, 
         handle, tmp_name = tempfile.mkstemp(prefix=f".{out.name[:40]}.", suffix=".tmp", dir=out.parent)
         os.close(handle)
         try:
+            os.chmod(tmp_name, umask_mode(0o666))  # as open() would create it, not mkstemp's 0600
             write(list(rows.values()), tmp_name)
             os.replace(tmp_name, out)
         finally:
