@@ -83,6 +83,9 @@ def run(argv: list[str] | None = None) -> int:
         code = exc.code
         if code is None:
             return int(ExitCode.OK)
+        if code == ExitCode.INTERRUPTED:  # click turns Ctrl-C into exit 130 with a blank line
+            print("error: interrupted", file=sys.stderr)
+            return int(ExitCode.INTERRUPTED)
         if isinstance(code, int):
             return code
         print(code, file=sys.stderr)
