@@ -35,7 +35,7 @@ from pricing.snapshot import SHIPPED_SNAPSHOT, Offer, PriceTable, catalog_gpu, d
 
 PRICING_REGION = "us-east-1"
 MAX_ATTEMPTS = 10
-CONNECT_TIMEOUT_S = 10
+CONNECT_TIMEOUT_S = 5
 READ_TIMEOUT_S = 60
 DEFAULT_BUDGET_S = 900.0  # the whole refresh; 660 calls for every snapshot region and type take ~5 min
 THROTTLING_CODES = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException",
