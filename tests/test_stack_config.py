@@ -402,3 +402,33 @@ def test_repository_plans_in_the_stack_files_pass():
     for stack in STACKS:
         plan = stack_config(stack)[key("plan")]
         assert validation.plan_path(plan, REPO_ROOT).is_relative_to(Path(REPO_ROOT).resolve())
+
+
+def test_pulumi_yaml_documents_every_key_the_program_reads(monkeypatch):
+    """Pulumi.yaml's config block and the keys load_stack_settings reads are the same set, and
+    the defaults it declares are the program's."""
+    import yaml
+
+    import stacks.config as config
+
+    read: set[str] = set()
+    original = pulumi.Config.get
+
+    def recording_get(self, key, *args, **kwargs):
+        read.add(self.full_key(key))
+        return original(self, key, *args, **kwargs)
+
+    monkeypatch.setattr(pulumi.Config, "get", recording_get)
+    run_stack("prod", spec=FIXTURE_SPECS["prod"])
+    documented = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())["config"]
+    refused = {key(name) for name in config.PLAN_OWNED_KEYS}  # read only to be refused
+    assert read - refused == set(documented), (read - refused) ^ set(documented)
+    defaults = {"vpcCidr": config.DEFAULT_VPC_CIDR, "vllmImage": config.DEFAULT_VLLM_IMAGE,
+                "amiNameFilter": config.DEFAULT_AMI_NAME_FILTER, "amiOwner": config.DEFAULT_AMI_OWNER,
+                "serverPort": config.DEFAULT_SERVER_PORT, "listenerPort": config.DEFAULT_LISTENER_PORT,
+                "healthPath": config.DEFAULT_HEALTH_PATH,
+                "deregistrationDelaySeconds": config.DEFAULT_DEREGISTRATION_DELAY_S,
+                "healthCheckGraceSeconds": config.DEFAULT_HEALTH_CHECK_GRACE_S,
+                "waitForCapacityTimeout": config.DEFAULT_WAIT_FOR_CAPACITY_TIMEOUT}
+    for name, value in defaults.items():
+        assert documented[key(name)]["default"] == value, name
