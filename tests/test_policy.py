@@ -255,8 +255,9 @@ def test_every_resource_rule_has_cases_for_every_type_it_names():
         rules.ec2_2_18_19_security_groups: {rules.DEFAULT_SECURITY_GROUP, rules.SECURITY_GROUP,
                                             rules.SECURITY_GROUP_RULE, rules.INGRESS_RULE},
         rules.ec2_21_network_acls: {rules.NETWORK_ACL, rules.DEFAULT_NETWORK_ACL},
-        rules.ec2_3_7_ebs_encryption: {LT, LC, INSTANCE, SPOT, SPOT_FLEET, rules.VOLUME, rules.EBS_ENCRYPTION_BY_DEFAULT,
-                                       rules.SNAPSHOT_COPY, rules.SNAPSHOT_IMPORT, rules.AMI_COPY},
+        rules.ec2_3_7_ebs_encryption: {LT, LC, INSTANCE, SPOT, SPOT_FLEET, rules.VOLUME,
+                                       rules.EBS_ENCRYPTION_BY_DEFAULT, rules.SNAPSHOT_COPY, rules.SNAPSHOT_IMPORT,
+                                       rules.AMI_COPY},
         rules.iam_1_no_wildcard_actions: {*rules.IAM_POLICY_TYPES, rules.IAM_ROLE, *rules.IAM_ATTACHMENTS,
                                           rules.IAM_EXCLUSIVE_ATTACHMENTS[0]},
         rules.s3_2_3_6_bucket_policies: {"aws:s3/bucketPolicy:BucketPolicy", "aws:s3/bucket:Bucket"},
@@ -628,7 +629,8 @@ def test_policy_pack_judges_the_analyzers_proxies(pack_policies):
     assert reported and "internet" in reported[0]
 
     reported.clear()
-    unknown_root = good_lt(blockDeviceMappings=[{"deviceName": "/dev/sda1", "ebs": {"encrypted": UNKNOWN_STRING_VALUE}}])
+    unknown_root = good_lt(blockDeviceMappings=[{"deviceName": "/dev/sda1",
+                                                 "ebs": {"encrypted": UNKNOWN_STRING_VALUE}}])
     pack_policies["EC2.3-EC2.7-ebs-encryption"].validate(_resource_args(LT, unknown_root),
                                                          lambda m, u=None: reported.append(m))
     assert reported == []
