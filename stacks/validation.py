@@ -100,15 +100,6 @@ def integer(raw: Any) -> int:
     raise InvalidValue(f"expected a whole number, got {_shown(raw)}")
 
 
-def boolean(raw: Any) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower()
-    if text in ("true", "false"):
-        return text == "true"
-    raise InvalidValue(f"expected true or false, got {_shown(raw)}")
-
-
 def string_list(raw: Any) -> list[str]:
     """A YAML/JSON array of strings (Pulumi hands arrays to the program as JSON)."""
     value = raw
