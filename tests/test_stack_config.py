@@ -134,14 +134,19 @@ def test_refusal_shows_a_newline_in_a_value_escaped():
     assert "control character" in message
 
 
-def test_zone_lookup_runs_after_the_plain_checks():
-    """A value wrong on its own is refused without asking AWS anything."""
-    recorded: list = []
+def test_zone_lookup_runs_after_the_plain_checks(monkeypatch):
+    """A value wrong on its own is refused without asking AWS anything; an accepted config asks
+    once, before the provider."""
+    import stacks.config
+
+    asked: list[str] = []
+    lookup = stacks.config.available_zones
+    monkeypatch.setattr(stacks.config, "available_zones", lambda region: asked.append(region) or lookup(region))
     with pytest.raises(pulumi.RunError):
-        run_stack("prod", overrides={key("serverPort"): 0}, spec=FIXTURE_SPECS["prod"], recorded=recorded)
-    # run_stack returns nothing on failure; the refusal above came before the lookup, which the
-    # accepted run below makes exactly once, before the provider
+        run_stack("prod", overrides={key("serverPort"): 0}, spec=FIXTURE_SPECS["prod"])
+    assert asked == []
     run = run_stack("prod", spec=FIXTURE_SPECS["prod"])
+    assert asked == ["eu-north-1"]
     lookups = [c for c in run.calls if c[0] == "aws:index/getAvailabilityZones:getAvailabilityZones"]
     assert len(lookups) == 1, run.calls
 
