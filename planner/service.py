@@ -1,6 +1,7 @@
 """The programmatic API behind the commands: each function takes paths/values and returns a result.
 
-The CLI prints these results; tests and the Pulumi stacks call them directly.
+The CLI prints these results; tests call them directly. This is where files are read
+(`planner.inputs.load`) and the stages are chained: plan → demand → fleet → forecast → scenarios.
 """
 
 from __future__ import annotations
@@ -8,9 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
+from planner.fleet.model import FleetLine
+from planner.forecast.model import FleetChoice, Forecast
+from planner.inputs import Inputs
 from planner.plan import Plan, load
+from pricing.terms import HOURS_PER_MONTH
 
 
 @dataclass
@@ -21,10 +27,11 @@ class ValidateSummary:
 
 
 def validate(plan_file: str | Path) -> ValidateSummary:
-    from planner import demand, fleet
+    from planner import demand, fleet, inputs as inputs_mod
 
     plan = load(plan_file)
-    price_table, _ = fleet.load_offers(plan)  # rejects regions that offer none of the allowed GPUs
+    inputs = inputs_mod.load(plan)
+    fleet.offers(plan, inputs.price_table)  # rejects regions that offer none of the allowed GPUs
     table = demand.build(plan)
     rows = []
     for w in plan.workloads:
@@ -37,7 +44,7 @@ def validate(plan_file: str | Path) -> ValidateSummary:
                      f"{w.traffic.input_tokens:g} / {w.traffic.output_tokens:g}",
                      slo, ", ".join(w.compare_with)))
     notes = []
-    stale = _staleness(price_table)
+    stale = staleness(inputs)
     if stale:
         notes.append(stale)
     for w in plan.workloads:
@@ -49,76 +56,122 @@ def validate(plan_file: str | Path) -> ValidateSummary:
 
 @dataclass
 class ForecastResult:
-    forecast: dict[str, Any]
+    forecast: Forecast
     out_dir: Path
     files: list[Path]
     answer: list[str]
     warnings: list[str]
 
 
-def build_forecast(plan: Plan) -> dict[str, Any]:
-    from planner import forecast
+def build_forecast(plan: Plan, inputs: Inputs | None = None) -> Forecast:
+    """The full forecast of `plan`: the base case, then its scenarios and sensitivity."""
+    from planner import forecast, inputs as inputs_mod, scenarios
 
-    return forecast.build(plan)
+    inputs = inputs or inputs_mod.load(plan)
+    base = forecast.build(plan, inputs)
+    runs, sensitivity = scenarios.run(plan, lambda p: forecast.build(p, inputs), base=base)
+    return base.model_copy(update={"scenarios": runs, "sensitivity": sensitivity})
 
 
 def forecast(plan_file: str | Path, out_dir: str | Path | None = None,
              generated_at: str | None = None) -> ForecastResult:
-    from planner import forecast as forecast_mod, outdir, report, scenarios
+    from planner import inputs as inputs_mod, outdir, report
 
     plan = load(plan_file)
     out = Path(out_dir).expanduser() if out_dir else Path(f"forecast-{plan.name}")
     outdir.check_target(out, report.FILES)  # a bad --out fails now, not after the whole forecast
-    result = build_forecast(plan)
-    result.update(scenarios.run(plan, forecast_mod.build, base=result))
-
+    inputs = inputs_mod.load(plan)
+    result = build_forecast(plan, inputs)
     generated_at = generated_at or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     files = report.write(result, out, generated_at=generated_at)
-    answer = report.answer_lines(result)
-    from planner import fleet
-
-    stale = _staleness(fleet.price_table(plan))
-    return ForecastResult(forecast=result, out_dir=out, files=files, answer=answer,
-                          warnings=list(result.get("warnings", [])) + ([stale] if stale else []))
+    stale = staleness(inputs)
+    return ForecastResult(forecast=result, out_dir=out, files=files, answer=report.answer_lines(result),
+                          warnings=report.warning_lines(result) + ([stale] if stale else []))
 
 
-def _staleness(price_table) -> str | None:
+def staleness(inputs: Inputs) -> str | None:
     """The snapshot's age against today: said on the terminal, never in forecast.json (which must
     not depend on the day it is run)."""
     from pricing.snapshot import staleness_warning
 
-    return staleness_warning(price_table, dt.date.today())
+    return staleness_warning(inputs.price_table, dt.date.today())
 
 
-def size(plan_file: str | Path, month: str | None = None) -> dict[str, Any]:
-    """The fleet per month and workload, as plain data (`planner size --json`)."""
-    from planner import demand, fleet
+class SizeWorkload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    peak_requests_per_s: float
+    capacity_requests_per_s: float
+    instances: int
+    replicas: int
+    fleet: list[FleetLine]
+    compute_usd: float
+    unused_committed_usd: float
+
+
+class SizeMonth(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    month: str
+    workloads: list[SizeWorkload]
+
+
+class SizeReport(BaseModel):
+    """`planner size`: the fleet per month and workload (`--json` prints this)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    plan: str
+    hours_per_month: int
+    choices: list[FleetChoice]
+    months: list[SizeMonth]
+    solve_seconds: float
+
+
+def _month_option(plan: Plan, month: str | None) -> str | None:
     from planner.errors import UserError
+    from planner.plan import MONTH_RE
+
+    if month is None:
+        return None
+    if not MONTH_RE.match(month):
+        raise UserError(f"{month!r} is not a month: write YYYY-MM (e.g. {plan.start})", field="--month")
+    months = plan.months()
+    if month not in months:
+        raise UserError(f"month {month} is outside the forecast ({months[0]} .. {months[-1]})", field="--month")
+    return month
+
+
+def size(plan_file: str | Path, month: str | None = None) -> SizeReport:
+    """The fleet per month and workload (`planner size`)."""
+    from planner import demand as demand_mod, forecast, inputs as inputs_mod
 
     plan = load(plan_file)
-    months = plan.months()
-    if month is not None and month not in months:
-        raise UserError(f"month {month!r} is outside the forecast ({months[0]} .. {months[-1]})",
-                        field="--month")
-    table = demand.build(plan)
-    fp = fleet.build(plan, table)
+    month = _month_option(plan, month)
+    inputs = inputs_mod.load(plan)
+    table = demand_mod.build(plan)
+    fp = forecast.size(plan, inputs, table)
     out_months = []
-    for k, m in enumerate(months):
+    for k, m in enumerate(plan.months()):
         if month is not None and m != month:
             continue
-        rows = table[table["month"] == m]
-        workloads = []
-        for wf, row in zip(fp.workloads, rows.itertuples(index=False)):
-            mf = wf.months[k]
-            workloads.append({"name": wf.workload, "peak_requests_per_s": float(row.peak_requests_per_s),
-                              "capacity_requests_per_s": mf.capacity_requests_per_s,
-                              "instances": mf.instances_peak, "replicas": mf.replicas_peak,
-                              "fleet": [line.__dict__.copy() for line in mf.lines],
-                              "compute_usd": mf.compute_usd,
-                              "unused_committed_usd": mf.unused_committed_usd})
-        out_months.append({"month": m, "workloads": workloads})
-    from planner.forecast import fleet_choice
+        workloads = [SizeWorkload(name=wf.workload, peak_requests_per_s=mf.demand_peak_requests_per_s,
+                                  capacity_requests_per_s=mf.capacity_requests_per_s, instances=mf.instances_peak,
+                                  replicas=mf.replicas_peak, fleet=list(mf.lines), compute_usd=mf.compute_usd,
+                                  unused_committed_usd=mf.unused_committed_usd)
+                     for wf in fp.workloads for mf in (wf.months[k],)]
+        out_months.append(SizeMonth(month=m, workloads=workloads))
+    return SizeReport(plan=plan.name, hours_per_month=HOURS_PER_MONTH,
+                      choices=[forecast.fleet_choice(wf) for wf in fp.workloads], months=out_months,
+                      solve_seconds=fp.solve_seconds)
 
-    return {"plan": plan.name, "hours_per_month": fleet.HOURS_PER_MONTH,
-            "choices": [fleet_choice(plan, wf) for wf in fp.workloads], "months": out_months,
-            "solve_seconds": fp.solve_seconds}
+
+def stack_spec(plan_file: str | Path, environment: str, *, workload: str | None = None, month: str | None = None,
+               region: str | None = None):
+    """The resolved spec one stack provisions (`planner size --environment ENV`)."""
+    from planner import provision
+
+    if month is not None:
+        _month_option(load(plan_file), month)
+    return provision.load_spec(plan_file, workload, month, environment, region=region)

@@ -22,11 +22,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pricing.snapshot import Offer, PriceMissing, PriceTable, load, staleness_warning
+from pricing.terms import DEFAULT_RESERVED_1Y_DISCOUNT, DEFAULT_RESERVED_3Y_DISCOUNT, Purchase
 
-DEFAULT_RESERVED_1Y_DISCOUNT = 0.30  # assumption: low end of notes §4 (~30 %), Vantage "closer to 30%"
-DEFAULT_RESERVED_3Y_DISCOUNT = 0.45  # assumption: low end of notes §4 (45–55 %), Vantage 3y example ~45 %
-
-PURCHASE_OPTIONS = ("on_demand", "spot", "reserved_1y", "reserved_3y")
+PURCHASE_OPTIONS = tuple(Purchase)
 
 __all__ = [
     "DEFAULT_RESERVED_1Y_DISCOUNT", "DEFAULT_RESERVED_3Y_DISCOUNT", "PURCHASE_OPTIONS", "Offer",
@@ -38,15 +36,15 @@ __all__ = [
 @dataclass(frozen=True)
 class PricedOffer:
     offer: Offer
-    usd_per_hour: dict[str, float]  # purchase option -> $/instance-hour, only options with a price
-    assumed: frozenset[str]  # options whose price is an assumption (reserved from a discount)
+    usd_per_hour: dict[Purchase, float]  # $/instance-hour, only options with a price
+    assumed: frozenset[Purchase]  # options whose price is an assumption (reserved from a discount)
     source: str
     date: str
     spot_basis: str | None = None  # "spot_max" or "spot_min": which snapshot column "spot" uses
     notes: tuple[str, ...] = field(default_factory=tuple)  # how each assumed price was derived
 
     def price(self, purchase: str) -> float:
-        if purchase not in PURCHASE_OPTIONS:
+        if purchase not in set(Purchase):
             raise PriceMissing(f"unknown purchase option {purchase!r}; choose one of "
                                f"{', '.join(PURCHASE_OPTIONS)}")
         try:
@@ -73,17 +71,17 @@ def price_offer(offer: Offer, *, reserved_1y_discount: float, reserved_3y_discou
     if offer.on_demand_usd_per_hour is None:
         raise PriceMissing(f"no on_demand price for {offer.instance_type} in {offer.region}")
     on_demand = offer.on_demand_usd_per_hour
-    usd: dict[str, float] = {"on_demand": on_demand}
-    assumed: set[str] = set()
+    usd: dict[Purchase, float] = {Purchase.ON_DEMAND: on_demand}
+    assumed: set[Purchase] = set()
     notes: list[str] = []
     spot_basis = None
     if offer.spot_max_usd_per_hour is not None:
-        usd["spot"], spot_basis = offer.spot_max_usd_per_hour, "spot_max"
+        usd[Purchase.SPOT], spot_basis = offer.spot_max_usd_per_hour, "spot_max"
     elif offer.spot_min_usd_per_hour is not None:
-        usd["spot"], spot_basis = offer.spot_min_usd_per_hour, "spot_min"
+        usd[Purchase.SPOT], spot_basis = offer.spot_min_usd_per_hour, "spot_min"
     for option, column, discount in (
-        ("reserved_1y", offer.reserved_1y_usd_per_hour, reserved_1y_discount),
-        ("reserved_3y", offer.reserved_3y_usd_per_hour, reserved_3y_discount),
+        (Purchase.RESERVED_1Y, offer.reserved_1y_usd_per_hour, reserved_1y_discount),
+        (Purchase.RESERVED_3Y, offer.reserved_3y_usd_per_hour, reserved_3y_discount),
     ):
         if column is not None:
             usd[option] = column

@@ -11,7 +11,7 @@ import datetime as dt
 from decimal import Decimal
 from functools import lru_cache
 
-from planner.errors import UserError, did_you_mean
+from pricing.errors import UserError, did_you_mean
 
 
 def genai_prices_version() -> str:

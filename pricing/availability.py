@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from planner.errors import UserError
+from pricing.errors import UserError
 from pricing.snapshot import PriceTable
 
 

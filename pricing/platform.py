@@ -1,4 +1,5 @@
-"""Platform prices a GPU fleet pays besides the instances: NAT gateway, EBS gp3, load balancer, egress.
+"""Platform prices a GPU fleet pays besides the instances: NAT gateways and their public IPv4
+addresses, EBS gp3, the load balancer, interface endpoints, CloudWatch Logs and alarms, egress.
 
 Rows live in ``pricing/data/platform_prices.csv``, one per region, each with its source and date.
 A region without a row falls back to the ``default`` row (per column, the highest value of the
@@ -12,13 +13,15 @@ import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from planner.errors import UserError
+from pricing.errors import UserError
 from pricing.snapshot import date_of
 
 PLATFORM_PRICES = Path(__file__).parent / "data" / "platform_prices.csv"
 DEFAULT_ROW = "default"
 _NUMERIC = ("nat_gateway_usd_per_hour", "nat_gateway_usd_per_gb", "ebs_gp3_usd_per_gb_month",
-            "load_balancer_usd_per_hour", "data_transfer_out_usd_per_gb")
+            "load_balancer_usd_per_hour", "data_transfer_out_usd_per_gb", "public_ipv4_usd_per_hour",
+            "interface_endpoint_usd_per_hour", "logs_ingestion_usd_per_gb", "logs_storage_usd_per_gb_month",
+            "alarm_usd_per_month", "ebs_gp3_usd_per_iops_month", "ebs_gp3_usd_per_mibps_month")
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,13 @@ class PlatformPrices:
     ebs_gp3_usd_per_gb_month: float  # storage only; IOPS/throughput above the gp3 baseline are extra
     load_balancer_usd_per_hour: float  # ALB fixed hourly; LCU charges are extra
     data_transfer_out_usd_per_gb: float  # internet egress, first 10 TB/month tier
+    public_ipv4_usd_per_hour: float  # per public IPv4 address (the NAT gateways' Elastic IPs)
+    interface_endpoint_usd_per_hour: float  # per interface endpoint per AZ (data processed extra)
+    logs_ingestion_usd_per_gb: float  # CloudWatch Logs, vended logs (VPC flow logs), first 10 TB
+    logs_storage_usd_per_gb_month: float  # CloudWatch Logs storage
+    alarm_usd_per_month: float  # CloudWatch standard-resolution metric alarm
+    ebs_gp3_usd_per_iops_month: float  # provisioned gp3 IOPS above the 3,000 baseline
+    ebs_gp3_usd_per_mibps_month: float  # provisioned gp3 throughput above the 125 MiB/s baseline
     source: str
     date: str
     fallback: bool = False  # True when this region had no row and the default row was used

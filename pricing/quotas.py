@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from planner.errors import UserError
+from pricing.errors import UserError
 
 QUOTA_CODES = {"on_demand_p": "L-417A185B", "on_demand_g": "L-DB2E81BA",
                "spot_p": "L-7212CCBC", "spot_g": "L-3819A6DF"}

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from planner.errors import ExitCode, UserError, did_you_mean
+from pricing.errors import ExitCode, UserError, did_you_mean
 from pricing.snapshot import SHIPPED_SNAPSHOT, Offer, PriceTable, catalog_gpu, date_of, write
 
 PRICING_REGION = "us-east-1"

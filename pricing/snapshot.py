@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from planner.errors import UserError
 from pricing import files
+from pricing.errors import UserError
 
 SCHEMA_VERSION = 1
 DATA_DIR = Path(__file__).parent / "data"
@@ -98,20 +98,19 @@ class PriceTable:
         return sorted({o.instance_type for o in self.offers})
 
 
-def catalog_gpu(gpu_model: str, gpu_memory_gib_per_gpu: float) -> str:
-    """The catalog GPU kind for the price file's gpu_model (the one place this mapping lives).
+# The price file's gpu_model spellings that differ from the planner's GPU kinds. The file says
+# "A100" for both the 40 GB (p4d) and 80 GB (p4de) parts, so memory decides which one; every other
+# spelling is already the GPU kind (H100, H200, B200, L40S, L4, A10G). A GPU the planner's catalog
+# does not know (e.g. B300) keeps the file's name and simply matches no allowed GPU.
+A100_80GB_MIN_GIB = 60
 
-    Uses `planner.catalog.resolve_gpu` when that module is present; the price file says "A100"
-    for both the 40 GB (p4d) and 80 GB (p4de) parts, so memory decides which one.
-    """
+
+def catalog_gpu(gpu_model: str, gpu_memory_gib_per_gpu: float) -> str:
+    """The GPU kind for the price file's gpu_model (the one place this mapping lives)."""
     name = gpu_model.strip()
     if name.upper() == "A100":
-        name = "A100-80GB" if gpu_memory_gib_per_gpu > 60 else "A100-40GB"
-    from planner.catalog import resolve_gpu
-    try:
-        return resolve_gpu(name)
-    except UserError:  # a GPU the catalog does not know yet (e.g. B300) keeps the file's name
-        return name
+        return "A100-80GB" if gpu_memory_gib_per_gpu > A100_80GB_MIN_GIB else "A100-40GB"
+    return name
 
 
 def date_of(text: str) -> dt.date:

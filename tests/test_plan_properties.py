@@ -20,7 +20,7 @@ import yaml
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from planner import demand, fleet
+from planner import demand, forecast, inputs
 from planner.cli import run
 from planner.errors import UserError
 from planner.plan import parse
@@ -110,6 +110,13 @@ def test_generated_plans_forecast_completely_or_are_refused_in_one_line(plan):
         covered(forecast, plan["constraints"]["headroom"])
 
 
+def _shipped_inputs(plan, _cache={}):
+    """The shipped price snapshot and catalogs, read once for all examples (no plan names its own)."""
+    if "inputs" not in _cache:
+        _cache["inputs"] = inputs.load(plan)
+    return _cache["inputs"]
+
+
 spiky = [0.0] * 23 + [1e15]
 
 
@@ -138,7 +145,7 @@ def test_accepted_plans_cover_every_months_peak_plus_headroom(peak_or_profile, h
     plan = parse(data, file="generated.yaml")
     table = demand.build(plan)
     try:
-        sized = fleet.build(plan, table)
+        sized = forecast.size(plan, _shipped_inputs(plan), table)
     except UserError:  # e.g. more instances than the ceiling: refused, never a wrong fleet
         return
     for month, row in zip(sized.workloads[0].months, table.itertuples(index=False)):

@@ -23,10 +23,9 @@ def resolved(resolve: Callable[[str], str], value: str, path: tuple[str | int, .
 @lru_cache(maxsize=1)
 def aws_regions() -> tuple[str, ...]:
     """AWS commercial regions known to botocore's bundled endpoint data (no network)."""
-    import boto3
+    import botocore.session
 
-    session = boto3.session.Session()
-    return tuple(sorted(set(session.get_available_regions("ec2"))))
+    return tuple(sorted(set(botocore.session.get_session().get_available_regions("ec2"))))
 
 
 def regions(values: list[str]) -> list[str]:

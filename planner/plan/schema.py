@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
@@ -24,8 +24,9 @@ from planner.errors import UserError, did_you_mean
 from planner.plan import resolve
 from planner.plan.errors import FieldError
 from pricing.files import shorten
+from pricing.terms import DEFAULT_PURCHASE, Purchase
 
-PURCHASE_OPTIONS = ("reserved_1y", "reserved_3y", "on_demand", "spot")
+PURCHASE_OPTIONS = tuple(Purchase)
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
@@ -49,6 +50,8 @@ MAX_SCENARIO_TRAFFIC = 10.0
 MAX_NAME_CHARS = 64
 MAX_REF_CHARS = 80  # a model id, an API model reference, a region or GPU name
 MAX_PATH_CHARS = 4096
+# the low and high scenarios' monthly growth when `scenarios.growth_low/high` are not given: base × these
+GROWTH_FACTORS = (0.5, 1.5)
 
 
 def _number(value: Any) -> Any:
@@ -97,8 +100,7 @@ class Constraints(_Strict):
     regions: list[Ref] = Field(min_length=1, max_length=40, description="allowed AWS regions (data residency)")
     gpus: list[Ref] | None = Field(None, max_length=40,
                                    description="allowed GPU kinds; omitted = all in the catalog")
-    purchase: list[Literal["reserved_1y", "reserved_3y", "on_demand", "spot"]] = Field(
-        default_factory=lambda: ["reserved_1y", "on_demand", "spot"], min_length=1, max_length=8)
+    purchase: list[Purchase] = Field(default_factory=lambda: list(DEFAULT_PURCHASE), min_length=1, max_length=8)
     max_spot_share: Number = Field(0.3, ge=0, le=1, description="of peak capacity")
     min_replicas: Integer = Field(2, ge=1, le=MAX_MIN_REPLICAS, description="redundancy floor, per workload")
     headroom: Number = Field(0.2, ge=0, le=1, description="spare capacity over peak demand")
@@ -123,7 +125,7 @@ class Constraints(_Strict):
 
     @field_validator("purchase")
     @classmethod
-    def _no_duplicate_purchase(cls, purchase: list[str]) -> list[str]:
+    def _no_duplicate_purchase(cls, purchase: list[Purchase]) -> list[Purchase]:
         return list(dict.fromkeys(purchase))
 
     @model_validator(mode="after")
@@ -347,8 +349,6 @@ class Plan(_Strict):
     def _traffic_within_limit(self) -> "Plan":
         """Requests per day stay within MAX_REQUESTS_PER_DAY in every month, in the base forecast and in
         the high scenario (traffic × scenarios.traffic_high, growth at scenarios.growth_high or × 1.5)."""
-        from planner.scenarios import GROWTH_FACTORS
-
         s = self.scenarios
         traffic_factor = max(1.0, s.traffic_high, s.traffic_low)
         last = self.horizon_months - 1

@@ -1,0 +1,192 @@
+"""The purchase mix over time, as an exact mixed-integer program (HiGHS through scipy.optimize.milp).
+
+Given how many instances each month needs at each hour level of the day, `solve_mix` finds the
+cheapest mix of reserved 1- and 3-year commitments (bought in the month they start and paid every
+hour of their term), on-demand and spot instances (paid only for the hours they run). Spot is
+capped at `max_spot_share` of the month's peak instances, never carries the redundancy floor, and
+needs `1 + spot_overhead` instances per instance of capacity. Commitments are costed for the
+months inside the horizon.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from pricing.errors import UserError
+from pricing.terms import DAYS_PER_MONTH, HOURS_PER_MONTH, RESERVED, TERM_MONTHS, Purchase
+
+
+@dataclass
+class MixSolution:
+    cost_usd: float
+    reserved_bought: dict[Purchase, list[int]]  # option -> instances bought in each month
+    on_demand: np.ndarray  # [month, level] instances above the committed ones
+    spot: np.ndarray  # [month, level] instances
+
+
+def _flexible_costs(need: np.ndarray, floor: int, committed: np.ndarray, weights: np.ndarray,
+                    usd_per_hour: dict[Purchase, float], spot_cap: int, spot_overhead: float):
+    """Cheapest on-demand and spot instances for one month, for every committed count at once.
+
+    `need[h]` instances per hour level, `committed[a]` candidate counts of committed instances.
+    Enumerates the spot count (0..spot_cap) for each (committed, level): exact for integer
+    instances. Returns (USD for the month per committed count, inf where infeasible; on-demand
+    [a, h]; spot [a, h]).
+    """
+    od_rate = usd_per_hour.get(Purchase.ON_DEMAND)
+    spot_rate = usd_per_hour.get(Purchase.SPOT)
+    spots = np.arange(0, (spot_cap if spot_rate is not None else 0) + 1)
+    # spot instances count for 1 / (1 + overhead) of an instance of capacity; never for the floor
+    effective = np.floor(spots / (1 + spot_overhead) + 1e-9)
+    a = committed[:, None, None]
+    o = np.maximum(np.maximum(need[None, :, None] - a - effective[None, None, :], floor - a), 0)
+    if od_rate is None:
+        cost = np.where(o == 0, (spot_rate or 0.0) * spots[None, None, :], np.inf)
+    else:
+        cost = od_rate * o + (spot_rate or 0.0) * spots[None, None, :]
+    k = np.argmin(cost, axis=2)  # ties go to fewer spot instances
+    best = np.take_along_axis(cost, k[..., None], axis=2)[..., 0]
+    on_demand = np.take_along_axis(o, k[..., None], axis=2)[..., 0].astype(int)
+    month = (best * weights[None, :]).sum(axis=1) * DAYS_PER_MONTH
+    return month, on_demand, spots[k].astype(int)
+
+
+@dataclass
+class CostTable:
+    """Per month, the exact on-demand/spot cost for every possible count of committed instances."""
+
+    options_r: list[Purchase]
+    a_max: int
+    month_usd: np.ndarray  # [m, a], inf where infeasible
+    on_demand: np.ndarray  # [m, a, h]
+    spot: np.ndarray  # [m, a, h]
+
+    def lower_bound_usd(self, usd_per_hour: dict[Purchase, float]) -> float:
+        """No mix costs less: each active commitment pays at least the cheapest reserved rate."""
+        rate = min((usd_per_hour[o] for o in self.options_r), default=0.0) * HOURS_PER_MONTH
+        per_a = self.month_usd + rate * np.arange(self.a_max + 1)[None, :]
+        return float(per_a.min(axis=1).sum())
+
+
+def spot_cap(peak_need: int, max_spot_share: float) -> int:
+    """Spot instances a month may run: a share of its peak instances, rounded down."""
+    return math.floor(max_spot_share * peak_need + 1e-9)
+
+
+def cost_table(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, usd_per_hour: dict[Purchase, float],
+               max_spot_share: float, spot_overhead: float) -> CostTable:
+    M, H = need.shape
+    options_r = [o for o in (Purchase.RESERVED_1Y, Purchase.RESERVED_3Y) if o in usd_per_hour]
+    peak = need.max(axis=1)
+    a_max = int(need.max()) if options_r else 0
+    A_vals = np.arange(a_max + 1)
+    c = np.full((M, a_max + 1), np.inf)
+    flex_od = np.zeros((M, a_max + 1, H), dtype=int)
+    flex_spot = np.zeros((M, a_max + 1, H), dtype=int)
+    for m in range(M):
+        c[m], flex_od[m], flex_spot[m] = _flexible_costs(need[m], int(floor[m]), A_vals, weights, usd_per_hour,
+                                                         spot_cap(int(peak[m]), max_spot_share), spot_overhead)
+    return CostTable(options_r=options_r, a_max=a_max, month_usd=c, on_demand=flex_od, spot=flex_spot)
+
+
+def solve_mix(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, usd_per_hour: dict[Purchase, float],
+              max_spot_share: float, spot_overhead: float, table: CostTable | None = None) -> MixSolution:
+    """Cheapest purchase mix meeting `need[m, h]` instances in every month m and hour level h.
+
+    `weights[h]` is the number of hours of the day at level h; `usd_per_hour` holds the allowed
+    options only. Exact, as an integer program solved by HiGHS: integer commitments bought each
+    month (`R[option, s]`), and for each month a one-hot choice `z[m, a]` of how many committed
+    instances are active, whose on-demand and spot top-up cost `c[m, a]` is computed exactly by
+    enumeration (`cost_table`). Active commitments must equal the sum of purchases still in
+    their term.
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import coo_matrix
+
+    M, H = need.shape
+    t = table or cost_table(need, floor, weights, usd_per_hour, max_spot_share, spot_overhead)
+    options_r, a_max, c = t.options_r, t.a_max, t.month_usd
+    A_vals = np.arange(a_max + 1)
+    n_r = len(options_r) * M
+    n_z = M * (a_max + 1)
+    n = n_r + n_z
+    cost = np.zeros(n)
+    upper = np.ones(n)
+    for k, opt in enumerate(options_r):
+        for s in range(M):
+            cost[k * M + s] = usd_per_hour[opt] * HOURS_PER_MONTH * min(TERM_MONTHS[opt], M - s)
+            upper[k * M + s] = a_max
+    for m in range(M):
+        for a in A_vals:
+            j = n_r + m * (a_max + 1) + a
+            if np.isfinite(c[m, a]):
+                cost[j] = c[m, a]
+            else:
+                upper[j] = 0
+    r_i: list[int] = []
+    c_i: list[int] = []
+    vals: list[float] = []
+    for m in range(M):
+        base = n_r + m * (a_max + 1)
+        cols = list(range(base, base + a_max + 1))
+        r_i += [m] * len(cols) + [M + m] * len(cols)  # one active count per month; its value
+        c_i += cols + cols
+        vals += [1.0] * len(cols) + [float(a) for a in A_vals]
+        for k, opt in enumerate(options_r):
+            for s in range(max(0, m - TERM_MONTHS[opt] + 1), m + 1):
+                r_i.append(M + m)  # active = purchases still in their term
+                c_i.append(k * M + s)
+                vals.append(-1.0)
+    rows = coo_matrix((vals, (r_i, c_i)), shape=(2 * M, n))
+    lo = np.concatenate([np.ones(M), np.zeros(M)])
+    hi = lo.copy()
+    if not np.isfinite(c).any(axis=1).all():
+        raise UserError("no purchase mix meets demand under the constraints; allow on_demand or a "
+                        "reserved option in constraints.purchase", field="constraints.purchase")
+    res = milp(cost, constraints=LinearConstraint(rows.tocsr(), lo, hi), integrality=np.ones(n),
+               bounds=Bounds(np.zeros(n), upper), options={"presolve": True, "mip_rel_gap": 0.0})
+    if res.status != 0 or res.x is None:
+        raise UserError(f"no purchase mix meets demand under the constraints ({res.message}); allow "
+                        "on_demand or a reserved option in constraints.purchase", field="constraints.purchase")
+    x = np.round(res.x).astype(int)
+    reserved = {opt: [int(x[k * M + s]) for s in range(M)] for k, opt in enumerate(options_r)}
+    on_demand = np.zeros((M, H), dtype=int)
+    spot = np.zeros((M, H), dtype=int)
+    total = float(sum(cost[:n_r] * x[:n_r]))
+    for m in range(M):
+        a = int(np.argmax(x[n_r + m * (a_max + 1): n_r + (m + 1) * (a_max + 1)]))
+        on_demand[m], spot[m] = t.on_demand[m, a], t.spot[m, a]
+        total += float(c[m, a])
+    return MixSolution(cost_usd=total, reserved_bought=reserved, on_demand=on_demand, spot=spot)
+
+
+def committed_active(reserved_bought: dict[Purchase, list[int]], option: Purchase, m: int) -> int:
+    """Instances of `option` whose term covers month m."""
+    bought = reserved_bought.get(option)
+    if not bought:
+        return 0
+    term = TERM_MONTHS[option]
+    return sum(bought[s] for s in range(max(0, m - term + 1), m + 1))
+
+
+def committed_past_horizon_usd(reserved_bought: dict[Purchase, list[int]], usd_per_hour: dict[Purchase, float],
+                               months: int) -> float:
+    """What the commitments bought inside the horizon still cost after its last month."""
+    past = 0.0
+    for option, bought in reserved_bought.items():
+        term = TERM_MONTHS[option]
+        for s, count in enumerate(bought):
+            past += count * usd_per_hour[option] * HOURS_PER_MONTH * max(0, s + term - months)
+    return past
+
+
+def lower_bound_usd(need: np.ndarray, weights: np.ndarray, usd_per_hour: dict[Purchase, float],
+                    spot_overhead: float) -> float:
+    """No mix pays less than its cheapest effective rate on every instance-hour it needs."""
+    rates = [usd_per_hour[o] for o in (Purchase.ON_DEMAND, *RESERVED) if o in usd_per_hour]
+    if Purchase.SPOT in usd_per_hour:
+        rates.append(usd_per_hour[Purchase.SPOT] * (1 + spot_overhead))
+    return min(rates) * float((need * weights).sum()) * DAYS_PER_MONTH

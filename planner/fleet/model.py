@@ -1,0 +1,150 @@
+"""What the fleet search returns: typed values, read by the forecast and by provisioning.
+
+A `FleetLine` is one group of identical instances bought one way in one month (forecast.json's
+`fleet` entries). A `RegionMonth` keeps what the lines summarise away and provisioning needs:
+how many instances run in each hour of the day, by capacity type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ConfigDict
+
+from pricing.terms import Purchase
+
+HOURS_OF_DAY = 24
+
+
+class FleetLine(BaseModel):
+    """One group of identical instances bought one way (forecast.json `fleet` entries)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    region: str
+    instance_type: str
+    gpu: str
+    gpus_per_instance: int
+    tp: int
+    replicas: int  # model replicas served by these instances
+    count: int  # instances at the busiest hour
+    purchase: Purchase
+    usd_per_hour: float  # per instance
+    hours: float  # billed hours per instance in the month (730 for reserved, fewer for part-day instances)
+    usd: float  # count × usd_per_hour × hours
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One way to serve a workload: an instance type in a region at a tensor-parallel degree."""
+
+    region: str
+    instance_type: str
+    gpu: str
+    gpus_per_instance: int
+    vcpus: int
+    tp: int
+    replicas_per_instance: int
+    replica_requests_per_s: float  # what one replica sustains under the SLO
+    usd_per_hour: dict[Purchase, float]  # allowed options only, multipliers applied
+    assumed: frozenset[Purchase]  # options whose price is an assumption (reserved from a discount)
+    source: str
+    date: str
+    on_demand_usd_per_gpu_hour: float = 0.0  # list price per GPU (prices retraining GPU-hours)
+    equivalents: tuple[str, ...] = ()  # other instance types with the same GPUs in this region, pricier
+    equivalent_vcpus: tuple[int, ...] = ()  # their vCPUs, in the same order
+
+    @property
+    def requests_per_s(self) -> float:
+        """What one instance serves: its replicas × what one replica sustains."""
+        return self.replicas_per_instance * self.replica_requests_per_s
+
+    @property
+    def max_vcpus(self) -> int:
+        """The most vCPUs one instance of the group may have (the lead type or an equivalent)."""
+        return max((self.vcpus, *self.equivalent_vcpus))
+
+
+@dataclass(frozen=True)
+class HourlyInstances:
+    """Instances running in each hour of the day (UTC), by capacity type, in one region and month.
+
+    `committed` instances (reserved) run all day as on-demand capacity; `on_demand[h]` and
+    `spot[h]` are the instances above them in hour h. `floor` is the redundancy floor, which
+    committed + on-demand never go below (spot never carries it).
+    """
+
+    committed: int
+    on_demand: tuple[int, ...]
+    spot: tuple[int, ...]
+    floor: int
+
+    def on_demand_capacity(self, hour: int) -> int:
+        """Instances running as on-demand capacity (committed included) in `hour`."""
+        return self.committed + self.on_demand[hour]
+
+    @property
+    def peak(self) -> int:
+        return max(self.committed + o + s for o, s in zip(self.on_demand, self.spot))
+
+    def by_capacity(self) -> dict[Purchase, tuple[int, ...]]:
+        """Instances per hour of each capacity type that runs: on-demand (committed included)
+        always, spot when any hour has some. Each becomes one Auto Scaling group."""
+        groups = {Purchase.ON_DEMAND: tuple(self.committed + o for o in self.on_demand)}
+        if any(self.spot):
+            groups[Purchase.SPOT] = self.spot
+        return groups
+
+    def scaling_groups(self) -> int:
+        """Groups whose size changes during the day (each gets a target-tracking policy)."""
+        return sum(1 for counts in self.by_capacity().values() if len(set(counts)) > 1)
+
+
+@dataclass(frozen=True)
+class MonthFleet:
+    month: str
+    lines: tuple[FleetLine, ...]
+    instances_peak: int  # instances at the busiest hour, every capacity type
+    replicas_peak: int
+    capacity_requests_per_s: float  # at the busiest hour, spot counted net of its interruption overhead
+    demand_peak_requests_per_s: float
+    committed_instances: int
+    unused_committed_hours: float
+    unused_committed_usd: float
+    hourly: dict[str, HourlyInstances] = field(default_factory=dict)  # region -> instances per hour
+
+    @property
+    def compute_usd(self) -> float:
+        return sum(line.usd for line in self.lines)
+
+    @property
+    def instance_hours(self) -> float:
+        return sum(line.count * line.hours for line in self.lines)
+
+
+@dataclass(frozen=True)
+class WorkloadFleet:
+    workload: str
+    candidates: tuple[Candidate, ...]  # the chosen one per region (one region unless the plan asks for more)
+    months: tuple[MonthFleet, ...]
+    considered: int  # candidates that fit and met the SLO
+    commitments_past_horizon_usd: float = 0.0
+
+    @property
+    def candidate(self) -> Candidate:
+        return self.candidates[0]
+
+    def in_region(self, region: str) -> Candidate | None:
+        return next((c for c in self.candidates if c.region == region), None)
+
+
+@dataclass(frozen=True)
+class FleetPlan:
+    workloads: tuple[WorkloadFleet, ...]
+    solve_seconds: float = 0.0
+
+    def workload(self, name: str) -> WorkloadFleet:
+        for w in self.workloads:
+            if w.workload == name:
+                return w
+        raise KeyError(name)

@@ -1,0 +1,241 @@
+"""Sizing: the cheapest fleet that meets a workload's demand, month by month.
+
+1. **Instances needed, hour by hour.** The day's shape (hourly profile or the assumed curve behind
+   peak_to_average) times the month's mean rate, plus headroom, divided by what one instance
+   serves, rounded up; never below the redundancy floor (`min_replicas`, spread over at least
+   `availability_zones` instances when there are that many replicas).
+2. **Purchase mix over time** (`planner.fleet.mix`), exact.
+3. The cheapest candidate wins per region; a workload spread over k regions takes the k cheapest
+   regions, each carrying 1/k of the demand. Two lower bounds prune candidates that cannot win.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from planner import demand as demand_mod
+from planner.catalog import GpuSpec, ModelSpec
+from planner.fleet.candidates import candidates as find_candidates
+from planner.fleet.mix import (MixSolution, committed_active, committed_past_horizon_usd, cost_table,
+                               lower_bound_usd, solve_mix)
+from planner.fleet.model import (HOURS_OF_DAY, Candidate, FleetLine, FleetPlan, HourlyInstances, MonthFleet,
+                                 WorkloadFleet)
+from planner.perf import PerfFactors
+from planner.plan import Plan, Workload
+from pricing import PricedOffer
+from pricing.errors import UserError
+from pricing.terms import DAYS_PER_MONTH, HOURS_PER_MONTH, Purchase
+
+# --- the daily shape -------------------------------------------------------------------------
+
+
+def hour_levels(workload: Workload) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct hourly load factors (relative to the daily mean, highest first), how many hours
+    have each, and the level of each hour of the day (0..23 UTC)."""
+    factors = np.round(demand_mod.hourly_factors(workload.traffic), 9)
+    levels, inverse, counts = np.unique(factors, return_inverse=True, return_counts=True)
+    order = np.argsort(-levels)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return levels[order], counts[order].astype(float), rank[inverse]
+
+
+# Most instances of one candidate a workload may need in one region and hour. The exact purchase
+# mix enumerates committed × spot counts per month, so its work grows with the square of this;
+# 500 instances (4,000 GPUs of 8-GPU instances) keeps one candidate's sizing within seconds.
+MAX_INSTANCES = 500
+
+
+class FleetTooLarge(Exception):
+    """A candidate would need more than MAX_INSTANCES instances in some hour."""
+
+    def __init__(self, instances: float):
+        super().__init__(f"{instances:,.0f} instances")
+        self.instances = instances
+
+
+def instances_needed(mean_rps: float, levels: np.ndarray, headroom: float, instance_rps: float,
+                     floor: int) -> np.ndarray:
+    """Instances needed at each hour level: demand with headroom over what one instance serves.
+
+    Never a NaN or an overflow cast silently to an integer: a non-finite count is an error (the
+    plan's bounds rule it out, so it is a bug), and more than MAX_INSTANCES is `FleetTooLarge`.
+    """
+    exact = mean_rps * levels * (1 + headroom) / instance_rps
+    if not np.isfinite(exact).all():
+        raise ArithmeticError(f"instances needed is not a finite number ({mean_rps!r} req/s, "
+                              f"{instance_rps!r} req/s per instance)")
+    peak = float(exact.max(initial=0.0))
+    if peak > MAX_INSTANCES:
+        raise FleetTooLarge(peak)
+    need = np.ceil(exact - 1e-9).astype(int)
+    return np.maximum(need, floor)
+
+
+def floor_instances(plan: Plan, replicas_per_instance: int, regions: int = 1) -> int:
+    """The redundancy floor of one region: `min_replicas` (shared between regions), and at least
+    one instance per availability zone while there are replicas for it."""
+    c = plan.constraints
+    replicas = max(1, math.ceil(c.min_replicas / regions))
+    instances = math.ceil(replicas / replicas_per_instance)
+    return max(instances, min(c.availability_zones, replicas))
+
+
+# --- from a solution to fleet lines ----------------------------------------------------------
+
+def _month_fleets(plan: Plan, cand: Candidate, mean_rps: np.ndarray, peak_rps: np.ndarray, levels, weights,
+                  hour_level, need, floors, sol: MixSolution) -> list[MonthFleet]:
+    overhead = plan.constraints.spot_interruption_overhead
+    out = []
+    for m, month in enumerate(plan.months()):
+        lines: list[FleetLine] = []
+
+        def line(purchase: Purchase, count: int, hours: float) -> None:
+            if count <= 0:
+                return
+            rate = cand.usd_per_hour[purchase]
+            lines.append(FleetLine(region=cand.region, instance_type=cand.instance_type, gpu=cand.gpu,
+                                   gpus_per_instance=cand.gpus_per_instance, tp=cand.tp,
+                                   replicas=count * cand.replicas_per_instance, count=count,
+                                   purchase=purchase, usd_per_hour=rate, hours=hours,
+                                   usd=count * rate * hours))
+
+        committed = 0
+        committed_usd_per_hour = 0.0
+        for option in (Purchase.RESERVED_3Y, Purchase.RESERVED_1Y):
+            active = committed_active(sol.reserved_bought, option, m)
+            committed += active
+            if active:
+                committed_usd_per_hour += active * cand.usd_per_hour[option]
+            line(option, active, float(HOURS_PER_MONTH))
+        for purchase, grid in ((Purchase.ON_DEMAND, sol.on_demand), (Purchase.SPOT, sol.spot)):
+            counts = grid[m]
+            peak_count = int(counts.max()) if counts.size else 0
+            if peak_count:
+                instance_hours = float((counts * weights).sum() * DAYS_PER_MONTH)
+                line(purchase, peak_count, instance_hours / peak_count)
+        # committed instances idle in hours when fewer are needed are still paid
+        used = np.minimum(committed, need[m])
+        unused_hours = float(((committed - used) * weights).sum() * DAYS_PER_MONTH)
+        committed_rate = committed_usd_per_hour / committed if committed else 0.0
+        peak_h = 0  # levels are sorted high to low
+        at_peak = committed + int(sol.on_demand[m, peak_h]) + int(sol.spot[m, peak_h])
+        cap_instances = committed + sol.on_demand[m, peak_h] + sol.spot[m, peak_h] / (1 + overhead)
+        hourly = HourlyInstances(
+            committed=committed,
+            on_demand=tuple(int(sol.on_demand[m, hour_level[h]]) for h in range(HOURS_OF_DAY)),
+            spot=tuple(int(sol.spot[m, hour_level[h]]) for h in range(HOURS_OF_DAY)),
+            floor=int(floors[m]))
+        out.append(MonthFleet(
+            month=month, lines=tuple(lines),
+            instances_peak=at_peak,
+            replicas_peak=at_peak * cand.replicas_per_instance,
+            capacity_requests_per_s=float(cap_instances * cand.requests_per_s),
+            demand_peak_requests_per_s=float(peak_rps[m]),
+            committed_instances=committed,
+            unused_committed_hours=unused_hours,
+            unused_committed_usd=unused_hours * committed_rate,
+            hourly={cand.region: hourly},
+        ))
+    return out
+
+
+def _merge(a: MonthFleet, b: MonthFleet) -> MonthFleet:
+    return MonthFleet(month=a.month, lines=a.lines + b.lines, instances_peak=a.instances_peak + b.instances_peak,
+                      replicas_peak=a.replicas_peak + b.replicas_peak,
+                      capacity_requests_per_s=a.capacity_requests_per_s + b.capacity_requests_per_s,
+                      demand_peak_requests_per_s=a.demand_peak_requests_per_s + b.demand_peak_requests_per_s,
+                      committed_instances=a.committed_instances + b.committed_instances,
+                      unused_committed_hours=a.unused_committed_hours + b.unused_committed_hours,
+                      unused_committed_usd=a.unused_committed_usd + b.unused_committed_usd,
+                      hourly={**a.hourly, **b.hourly})
+
+
+# --- one workload --------------------------------------------------------------------------------
+
+def size_workload(plan: Plan, workload: Workload, demand, priced: list[PricedOffer], model: ModelSpec,
+                  gpus: dict[str, GpuSpec], factors: PerfFactors) -> WorkloadFleet:
+    """The cheapest fleet for one workload (its rows of the demand table) over the horizon."""
+    cands, reasons = find_candidates(plan, workload, priced, model, gpus, factors)
+    if not cands:
+        why = "; ".join(reasons[:3]) if reasons else "no priced instance type carries an allowed GPU"
+        i = plan.workloads.index(workload)
+        raise UserError(f"cannot be served in {', '.join(plan.constraints.regions)} with "
+                        f"{', '.join(plan.constraints.gpus or ['any GPU'])}: {why}. Relax: allow more GPU "
+                        "kinds or regions, a lower precision, or a looser SLO",
+                        file=plan.file, field=f"workloads[{i}]")
+    c = plan.constraints
+    k = c.regions_per_workload
+    share = 1.0 / k
+    wt = demand[demand["workload"] == workload.name]
+    levels, weights, hour_level = hour_levels(workload)
+    mean_rps = wt["mean_requests_per_s"].to_numpy() * share
+    peak_rps = wt["peak_requests_per_s"].to_numpy() * share
+    best_per_region: dict[str, tuple[float, Candidate, np.ndarray, np.ndarray, MixSolution]] = {}
+    prepared = []
+    too_large: list[tuple[float, Candidate]] = []
+    for cand in cands:
+        floor = floor_instances(plan, cand.replicas_per_instance, k)
+        try:
+            need = np.stack([instances_needed(r, levels, c.headroom, cand.requests_per_s, floor) for r in mean_rps])
+        except FleetTooLarge as exc:
+            too_large.append((exc.instances, cand))
+            continue
+        quick = lower_bound_usd(need, weights, cand.usd_per_hour, c.spot_interruption_overhead)
+        prepared.append((quick, cand, need, np.full(len(mean_rps), floor)))
+    if not prepared:
+        fewest, cand = min(too_large, key=lambda t: t[0])
+        i = plan.workloads.index(workload)
+        raise UserError(f"needs {fewest:,.0f} instances of {cand.instance_type} at its peak hour (the fewest of "
+                        f"any candidate), more than the {MAX_INSTANCES} per region the planner sizes; spread it "
+                        "over more regions (constraints.regions_per_workload), split it into several "
+                        "workloads, or lower its traffic", file=plan.file, field=f"workloads[{i}].traffic")
+    # cheapest bound first; among equals, the candidate that serves most per instance. Two bounds
+    # prune: a quick one (cheapest rate on every needed instance-hour), then the exact per-month
+    # cost table's (every commitment pays at least the cheapest reserved rate).
+    prepared.sort(key=lambda p: (p[0], -p[1].requests_per_s, p[1].region, p[1].instance_type, p[1].tp))
+
+    def bar(region: str) -> float:
+        """A candidate matters only below its region's best and the k-th best region so far."""
+        own = best_per_region[region][0] if region in best_per_region else math.inf
+        bests = sorted(b[0] for b in best_per_region.values())
+        kth = bests[k - 1] if len(bests) >= k else math.inf
+        return min(own, kth) + 1e-6
+
+    for quick, cand, need, floors in prepared:
+        incumbent = best_per_region.get(cand.region)
+        if quick > bar(cand.region):
+            continue
+        ct = cost_table(need, floors, weights, cand.usd_per_hour, c.max_spot_share, c.spot_interruption_overhead)
+        if ct.lower_bound_usd(cand.usd_per_hour) > bar(cand.region):
+            continue
+        sol = solve_mix(need, floors, weights, cand.usd_per_hour, c.max_spot_share,
+                        c.spot_interruption_overhead, table=ct)
+        if (incumbent is None or sol.cost_usd < incumbent[0] - 1e-6
+                or (sol.cost_usd <= incumbent[0] + 1e-6 and cand.requests_per_s > incumbent[1].requests_per_s)):
+            best_per_region[cand.region] = (sol.cost_usd, cand, need, floors, sol)
+    chosen = sorted(best_per_region.values(), key=lambda b: (b[0], b[1].region))[:k]
+    months: list[MonthFleet] = []
+    past = 0.0
+    for _cost, cand, need, floors, sol in chosen:
+        mf = _month_fleets(plan, cand, mean_rps, peak_rps, levels, weights, hour_level, need, floors, sol)
+        months = mf if not months else [_merge(a, b) for a, b in zip(months, mf)]
+        past += committed_past_horizon_usd(sol.reserved_bought, cand.usd_per_hour, len(mf))
+    return WorkloadFleet(workload=workload.name, candidates=tuple(ch[1] for ch in chosen), months=tuple(months),
+                         considered=len(cands), commitments_past_horizon_usd=past)
+
+
+def build(plan: Plan, demand, priced: list[PricedOffer], models: dict[str, ModelSpec],
+          gpus: dict[str, GpuSpec], factors: PerfFactors) -> FleetPlan:
+    """Size every workload of `plan` (the cheapest fleet meeting peak demand with headroom).
+
+    `demand` is `planner.demand.build(plan)`; `priced` the offers the plan may buy
+    (`planner.fleet.offers`); `models`, `gpus` and `factors` the catalogs and the throughput model's
+    calibration. Nothing is read from disk here.
+    """
+    started = time.perf_counter()
+    fleets = tuple(size_workload(plan, w, demand, priced, models[w.model], gpus, factors) for w in plan.workloads)
+    return FleetPlan(workloads=fleets, solve_seconds=time.perf_counter() - started)

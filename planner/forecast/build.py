@@ -1,0 +1,155 @@
+"""Assemble the forecast: the self-hosted cost of ownership next to the API bill, month by month."""
+
+from __future__ import annotations
+
+from planner import demand as demand_mod, fleet as fleet_mod
+from planner.environments import Environment, network_shape
+from planner.fleet.model import FleetPlan, HourlyInstances, MonthFleet, WorkloadFleet
+from planner.forecast import decision, provenance, tco
+from planner.forecast.bill import api_bill
+from planner.forecast.model import (CATEGORIES, FleetChoice, Forecast, MonthForecast, PeriodTotals, PlatformUsd,
+                                    SelfHostedUsd, Totals, WorkloadMonth)
+from planner.inputs import Inputs
+from planner.plan import Plan, Workload
+from pricing import platform as platform_mod
+from pricing.terms import HOURS_PER_MONTH
+
+
+def _sum_dicts(dicts) -> dict[str, float]:
+    total: dict[str, float] = {}
+    for d in dicts:
+        for k, v in d.items():
+            total[k] = total.get(k, 0.0) + v
+    return total
+
+
+def root_volume(plan: Plan, workload: Workload, inputs: Inputs) -> tco.RootVolume:
+    """The root volume of each of the workload's instances (what the forecast costs and the stack creates)."""
+    from planner import perf
+
+    return tco.root_volume(plan, perf.weights_gib(workload.model, workload.precision))
+
+
+def region_platform_usd(plan: Plan, workload: Workload, mf: MonthFleet, region: str, regions: int,
+                        requests: float, inputs: Inputs, volume: tco.RootVolume,
+                        environment: Environment = Environment.PROD, instance_hours: float | None = None,
+                        hourly: HourlyInstances | None = None) -> PlatformUsd:
+    """Platform cost of one workload's stack in one region and month (`regions`: how many regions share
+    its traffic). Provisioning prices the stacks it resolves with this same function."""
+    shape = network_shape(environment, plan.constraints.availability_zones)
+    hourly = hourly if hourly is not None else mf.hourly.get(region)
+    if instance_hours is None:
+        instance_hours = sum(line.count * line.hours for line in mf.lines if line.region == region)
+    return tco.region_platform_usd(
+        shape, platform_mod.for_region(inputs.platform_prices, region), instance_hours=instance_hours,
+        launches=tco.launches_per_month(hourly) if hourly else 0.0,
+        scaling_groups=hourly.scaling_groups() if hourly else 0,
+        volume=volume, egress_gb_month=tco.egress_gb(plan, workload, requests) / regions)
+
+
+def platform_usd(plan: Plan, workload: Workload, wf: WorkloadFleet, month_index: int, requests: float,
+                 inputs: Inputs, volume: tco.RootVolume) -> PlatformUsd:
+    """Platform cost of one workload's production stacks (one per region it runs in) in one month."""
+    mf = wf.months[month_index]
+    regions = sorted(mf.hourly) or sorted({c.region for c in wf.candidates})
+    return tco.sum_platform([region_platform_usd(plan, workload, mf, region, len(regions), requests, inputs, volume)
+                             for region in regions])
+
+
+def fleet_choice(wf: WorkloadFleet) -> FleetChoice:
+    c = wf.candidate
+    return FleetChoice(workload=wf.workload, regions=[x.region for x in wf.candidates], instance_type=c.instance_type,
+                       equivalent_instance_types=list(c.equivalents), gpu=c.gpu, gpus_per_instance=c.gpus_per_instance,
+                       tp=c.tp, replicas_per_instance=c.replicas_per_instance,
+                       replica_requests_per_s=c.replica_requests_per_s, candidates_considered=wf.considered,
+                       commitments_past_horizon_usd=wf.commitments_past_horizon_usd)
+
+
+def size(plan: Plan, inputs: Inputs, demand=None) -> FleetPlan:
+    """The plan's fleet, from its demand and the loaded inputs."""
+    demand = demand if demand is not None else demand_mod.build(plan)
+    priced = fleet_mod.offers(plan, inputs.price_table)
+    return fleet_mod.build(plan, demand, priced, inputs.models, inputs.gpus, inputs.perf_factors)
+
+
+def _totals(chunk: list[MonthForecast]) -> PeriodTotals:
+    cats = {c: sum(getattr(m.self_hosted_usd, c) for m in chunk) for c in (*CATEGORIES, "total")}
+    return PeriodTotals(months=len(chunk), api_usd=_sum_dicts(m.api_usd for m in chunk),
+                        api_path_usd=_sum_dicts(m.api_path_usd for m in chunk), self_hosted_usd=cats["total"],
+                        self_hosted_by_category_usd=SelfHostedUsd(**cats),
+                        unused_committed_usd=sum(m.unused_committed_usd for m in chunk))
+
+
+def build(plan: Plan, inputs: Inputs, *, demand=None, fleet_plan: FleetPlan | None = None) -> Forecast:
+    """The forecast of `plan` (the content of forecast.json, without scenarios and sensitivity)."""
+    demand = demand if demand is not None else demand_mod.build(plan)
+    bill = api_bill(plan, demand)
+    if fleet_plan is None:
+        fleet_plan = size(plan, inputs, demand)
+    months = plan.months()
+    buffer = plan.costs.uncertainty_buffer
+    gpu_hour_usd = fleet_plan.workloads[0].candidate.on_demand_usd_per_gpu_hour
+    volumes = {w.name: root_volume(plan, w, inputs) for w in plan.workloads}
+    models = list(dict.fromkeys(ref for w in plan.workloads for ref in w.compare_with))
+
+    months_out: list[MonthForecast] = []
+    ws_cost = {w.name: 0.0 for w in plan.workloads}
+    api_cost = {w.name: 0.0 for w in plan.workloads}
+    api_series: dict[str, list[tuple[str, float]]] = {w.name: [] for w in plan.workloads}
+    shared_total = api_fixed_total = 0.0
+    for k, month in enumerate(months):
+        rows = demand[demand["month"] == month]
+        workloads: list[WorkloadMonth] = []
+        compute_sum = platform_sum = 0.0
+        for w, row in zip(plan.workloads, rows.itertuples(index=False)):
+            wf = fleet_plan.workload(w.name)
+            mf = wf.months[k]
+            plat = platform_usd(plan, w, wf, k, float(row.requests), inputs, volumes[w.name])
+            compute = mf.compute_usd
+            compute_sum += compute
+            platform_sum += plat.total
+            ws_cost[w.name] += compute + plat.total
+            incumbent_usd = bill[(w.name, month)][w.compare_with[0]]
+            api_cost[w.name] += incumbent_usd
+            api_series[w.name].append((month, incumbent_usd))
+            workloads.append(WorkloadMonth(
+                name=w.name, requests=float(row.requests), input_tokens=float(row.input_tokens),
+                output_tokens=float(row.output_tokens), mean_requests_per_s=float(row.mean_requests_per_s),
+                peak_requests_per_s=float(row.peak_requests_per_s),
+                peak_output_tokens_per_s=float(row.peak_output_tokens_per_s),
+                api_usd=bill[(w.name, month)], fleet=list(mf.lines), replicas=mf.replicas_peak,
+                instances=mf.instances_peak, capacity_requests_per_s=mf.capacity_requests_per_s,
+                self_hosted_compute_usd=compute, platform_usd=plat,
+                storage_gib_per_instance=float(volumes[w.name].gib),
+                unused_committed_hours=mf.unused_committed_hours, unused_committed_usd=mf.unused_committed_usd))
+        shared = tco.shared_costs(plan, k, gpu_hour_usd)
+        shared_total += sum(shared.values())
+        fixed = tco.api_path_fixed(plan, k)
+        api_fixed_total += fixed
+        subtotal = compute_sum + platform_sum + sum(shared.values())
+        self_hosted = SelfHostedUsd(compute=compute_sum, platform=platform_sum, **shared, buffer=buffer * subtotal,
+                                    total=subtotal + buffer * subtotal)
+        # the API path for model X: every workload that compares with X uses it, the others their first choice
+        by_workload = {w.name: w for w in plan.workloads}
+        api_path = {ref: fixed + sum(wm.api_usd.get(ref, wm.api_usd[by_workload[wm.name].compare_with[0]])
+                                     for wm in workloads) for ref in models}
+        months_out.append(MonthForecast(
+            month=month, workloads=workloads, api_usd=_sum_dicts(wm.api_usd for wm in workloads),
+            api_path_usd=api_path, api_path_fixed_usd=fixed, self_hosted_usd=self_hosted,
+            unused_committed_usd=sum(wm.unused_committed_usd for wm in workloads)))
+
+    requests = [sum(wm.requests for wm in m.workloads) for m in months_out]
+    self_series = [m.self_hosted_usd.total for m in months_out]
+    breaks = {ref: decision.break_even(months, self_series, [m.api_path_usd[ref] for m in months_out], requests)
+              for ref in models}
+    rec = decision.recommend(plan, ws_cost, api_cost, shared_total, api_fixed_total, api_series)
+    return Forecast(
+        plan=plan, hours_per_month=HOURS_PER_MONTH,
+        price_sources=provenance.price_sources(plan, inputs, fleet_plan),
+        assumptions=provenance.assumptions(plan, inputs, fleet_plan),
+        fleet_choice=[fleet_choice(wf) for wf in fleet_plan.workloads],
+        months=months_out,
+        totals=Totals(first_12_months=_totals(months_out[:12]), horizon=_totals(months_out)),
+        break_even=breaks, recommendation=rec,
+        quota_needs_vcpus=provenance.quota_needs(fleet_plan, inputs),
+        warnings=provenance.warnings(plan, fleet_plan))

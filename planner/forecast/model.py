@@ -1,0 +1,288 @@
+"""The forecast as typed values: what `planner.forecast.build` returns and forecast.json serialises.
+
+Every model is frozen and forbids unknown fields, and the committed JSON Schema
+(planner/data/forecast.schema.json) is generated from these classes (`planner.forecast.schema`),
+so the file, the schema and the code cannot drift apart. Money is USD, unrounded here; the JSON
+writer rounds it to the cent. Reasons, triggers and warnings are codes with their numbers: the
+report turns them into sentences.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from planner.fleet.model import FleetLine
+from planner.plan import Plan
+from pricing.terms import HOURS_PER_MONTH
+
+SCHEMA_VERSION = 2
+CATEGORIES = ("compute", "platform", "people", "data_eval", "compliance", "retraining", "buffer")
+PERIODS = ("first_12_months", "horizon")
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+UsdByModel = dict[str, float]  # API model (provider/model) -> USD
+Month = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]  # YYYY-MM
+
+
+# --- one workload in one month -------------------------------------------------------------------
+
+class PlatformUsd(Frozen):
+    """What the network, the load balancer, the disks and the traffic cost besides the instances."""
+
+    nat_gateways: float  # hourly charge of each NAT gateway
+    nat_data_processed: float  # container images pulled through the NAT gateways at each launch
+    public_ipv4: float  # the NAT gateways' Elastic IPs
+    load_balancer: float  # hourly charge (LCUs not included)
+    interface_endpoints: float  # SSM endpoints, per zone-hour
+    flow_logs: float  # VPC flow logs: ingestion and storage in CloudWatch Logs
+    alarms: float  # CloudWatch alarms (health, target tracking)
+    ebs: float  # root volumes: storage, IOPS and throughput above the gp3 baseline
+    data_transfer_out: float  # responses to clients
+
+    @property
+    def total(self) -> float:
+        return sum(getattr(self, name) for name in type(self).model_fields)
+
+
+class WorkloadMonth(Frozen):
+    name: str
+    requests: float
+    input_tokens: float
+    output_tokens: float
+    mean_requests_per_s: float
+    peak_requests_per_s: float
+    peak_output_tokens_per_s: float
+    api_usd: UsdByModel  # the token bill of each model this workload compares with
+    fleet: list[FleetLine]
+    replicas: int  # at the busiest hour
+    instances: int  # at the busiest hour
+    capacity_requests_per_s: float  # at the busiest hour, spot net of its interruption overhead
+    self_hosted_compute_usd: float
+    platform_usd: PlatformUsd
+    storage_gib_per_instance: float  # the root volume the forecast costs per instance
+    unused_committed_hours: float
+    unused_committed_usd: float
+
+
+class SelfHostedUsd(Frozen):
+    compute: float
+    platform: float
+    people: float
+    data_eval: float
+    compliance: float
+    retraining: float
+    buffer: float
+    total: float
+
+
+class MonthForecast(Frozen):
+    month: Month
+    workloads: list[WorkloadMonth]
+    api_usd: UsdByModel  # token bill, summed over the workloads that compare with the model
+    api_path_usd: UsdByModel  # the whole API path if this model is chosen: tokens + own people and compliance
+    api_path_fixed_usd: float  # the API path's own people, data/eval and compliance
+    self_hosted_usd: SelfHostedUsd
+    unused_committed_usd: float
+
+
+class PeriodTotals(Frozen):
+    months: int
+    api_usd: UsdByModel
+    api_path_usd: UsdByModel
+    self_hosted_usd: float
+    self_hosted_by_category_usd: SelfHostedUsd
+    unused_committed_usd: float
+
+
+class Totals(Frozen):
+    first_12_months: PeriodTotals
+    horizon: PeriodTotals
+
+
+# --- break-even and the recommendation -----------------------------------------------------------
+
+class BreakEven(Frozen):
+    """When self-hosting pays for itself against one API model."""
+
+    month: Month | None  # first month cumulative self-hosted ≤ cumulative API path; None: not in the horizon
+    # where the monthly lines cross: "at_start" (self-hosting is cheaper from the first month),
+    # "in_horizon" (crossing_month, at monthly_requests requests a month), "none" (they do not cross)
+    crossing: Literal["at_start", "in_horizon", "none"]
+    crossing_month: Month | None
+    monthly_requests: float | None  # requests a month (all workloads) where the monthly lines cross
+
+
+Decision = Literal["api", "self-host"]
+
+
+class WorkloadDecision(Frozen):
+    name: str
+    decision: Decision
+    # what decided it: "cost" (cheaper over the horizon, people, platform and buffer included),
+    # "residency" (api_allowed: false) or "latency" (api_meets_slo: false)
+    reason: Literal["cost", "residency", "latency"]
+    compared_with: str  # the workload's first compare_with model
+    self_hosted_usd: float  # its own fleet and platform over the horizon, buffer included
+    api_usd: float  # its token bill on compared_with over the horizon
+    peak_api_usd_month: float
+    peak_api_month: Month
+
+
+class VolumeTrigger(Frozen):
+    kind: Literal["volume"] = "volume"
+    workload: str
+    model: str
+    api_usd: float  # over the horizon
+    self_hosted_usd: float  # own fleet and platform over the horizon, buffer included
+
+
+class SpendThresholdTrigger(Frozen):
+    kind: Literal["spend_threshold"] = "spend_threshold"
+    workload: str
+    model: str
+    threshold_usd_month: float
+    first_month: Month  # first month the API bill passes the threshold
+
+
+class PolicyTrigger(Frozen):
+    kind: Literal["residency", "latency"]
+    workload: str
+
+
+Trigger = Annotated[Union[VolumeTrigger, SpendThresholdTrigger, PolicyTrigger], Field(discriminator="kind")]
+
+
+class Recommendation(Frozen):
+    decision: Literal["api", "self-host", "hybrid"]
+    workloads: list[WorkloadDecision]
+    triggers: list[Trigger]
+    horizon_total_usd: float  # the recommended split over the horizon
+    all_api_horizon_usd: float  # every workload on its first API model, API path costs included
+
+
+# --- where every figure comes from ----------------------------------------------------------------
+
+class PriceSource(Frozen):
+    kind: Literal["aws_compute", "aws_platform", "api_tokens"]
+    source: str
+    date: str
+    file: str | None = None
+    region: str | None = None
+    version: str | None = None
+
+
+AssumptionValue = Union[bool, int, float, str, dict[str, float]]
+
+
+class Assumption(Frozen):
+    name: str
+    value: AssumptionValue
+    source: str
+    is_assumption: bool  # true: the planner's own choice; false: read from an input
+
+
+class FleetChoice(Frozen):
+    """The instance type a workload runs on, and why it fits."""
+
+    workload: str
+    regions: list[str]
+    instance_type: str
+    equivalent_instance_types: list[str]
+    gpu: str
+    gpus_per_instance: int
+    tp: int
+    replicas_per_instance: int
+    replica_requests_per_s: float
+    candidates_considered: int
+    commitments_past_horizon_usd: float
+
+
+# --- warnings -----------------------------------------------------------------------------------
+
+class SpotShareWarning(Frozen):
+    code: Literal["spot_share"] = "spot_share"
+    workload: str
+    share: float  # of the busiest hour's instances
+    month: Month
+
+
+class CommitmentsPastHorizonWarning(Frozen):
+    code: Literal["commitments_past_horizon"] = "commitments_past_horizon"
+    workload: str
+    usd: float
+    after_month: Month
+
+
+class UnusedCommitmentsWarning(Frozen):
+    code: Literal["unused_commitments"] = "unused_commitments"
+    workload: str
+    usd: float
+
+
+class QuotasNotCheckedWarning(Frozen):
+    code: Literal["quotas_not_checked"] = "quotas_not_checked"
+
+
+ForecastWarning = Annotated[Union[SpotShareWarning, CommitmentsPastHorizonWarning, UnusedCommitmentsWarning,
+                                  QuotasNotCheckedWarning], Field(discriminator="code")]
+
+
+# --- scenarios and sensitivity --------------------------------------------------------------------
+
+class Scenario(Frozen):
+    name: Literal["low", "base", "high"]
+    traffic_multiplier: float
+    growth: dict[str, float | None]  # workload -> monthly growth (None: an explicit monthly series)
+    spot_price_multiplier: float
+    totals: Totals
+    break_even: dict[str, BreakEven]
+    fleet_choice: list[FleetChoice]
+
+
+class Sensitivity(Frozen):
+    parameter: Literal["traffic", "input_tokens", "output_tokens", "gpu_prices", "uncertainty_buffer"]
+    unit: Literal["multiplier", "fraction"]
+    model: str | None
+    base_value: float
+    low_value: float
+    high_value: float
+    break_even_base: Month | None
+    break_even_low: Month | None
+    break_even_high: Month | None
+    horizon_savings_base_usd: float | None
+    horizon_savings_low_usd: float | None
+    horizon_savings_high_usd: float | None
+
+
+# --- the whole forecast ---------------------------------------------------------------------------
+
+class Forecast(Frozen):
+    schema_version: Literal[2] = SCHEMA_VERSION
+    plan: Plan
+    hours_per_month: Literal[HOURS_PER_MONTH]
+    price_sources: list[PriceSource]
+    assumptions: list[Assumption]
+    fleet_choice: list[FleetChoice]
+    months: list[MonthForecast]
+    totals: Totals
+    break_even: dict[str, BreakEven]  # API model -> break-even against it
+    recommendation: Recommendation
+    quota_needs_vcpus: dict[str, dict[str, float]]  # region -> quota key -> vCPUs at the busiest month
+    warnings: list[ForecastWarning]
+    scenarios: list[Scenario] = Field(default_factory=list)
+    sensitivity: list[Sensitivity] = Field(default_factory=list)
+
+    @property
+    def models(self) -> list[str]:
+        """The compared API models, in the order the plan names them."""
+        return list(dict.fromkeys(ref for w in self.plan.workloads for ref in w.compare_with))
+
+    @property
+    def workload_names(self) -> list[str]:
+        return [w.name for w in self.plan.workloads]

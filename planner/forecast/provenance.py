@@ -1,0 +1,149 @@
+"""Where every figure of a forecast comes from: price sources, assumptions, warnings, quota needs.
+
+Values only (codes and numbers); the report writes the sentences.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from planner import demand as demand_mod
+from planner.fleet.candidates import reserved_discounts
+from planner.fleet.model import FleetPlan
+from planner.forecast import tco
+from planner.forecast.bill import month_start
+from planner.forecast.model import (Assumption, CommitmentsPastHorizonWarning, ForecastWarning, PriceSource,
+                                    QuotasNotCheckedWarning, SpotShareWarning, UnusedCommitmentsWarning)
+from planner.inputs import Inputs
+from planner.plan import Plan
+from pricing import platform as platform_mod
+from pricing.terms import HOURS_PER_MONTH, Purchase
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _repo_relative(path: str) -> str:
+    p = Path(path)
+    try:
+        return str(p.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(p)
+
+
+def price_sources(plan: Plan, inputs: Inputs, fleet_plan: FleetPlan) -> list[PriceSource]:
+    from pricing import api
+
+    table = inputs.price_table
+    sources = [PriceSource(kind="aws_compute", source=table.source, date=table.date, file=_repo_relative(table.path))]
+    used_regions = sorted({c.region for wf in fleet_plan.workloads for c in wf.candidates})
+    seen = set()
+    for region in used_regions:
+        pp = platform_mod.for_region(inputs.platform_prices, region)
+        key = (pp.source, pp.date)
+        if key in seen:
+            continue
+        seen.add(key)
+        sources.append(PriceSource(kind="aws_platform", region=pp.region if not pp.fallback else f"{region} (default row)",
+                                   source=pp.source, date=pp.date, file="pricing/data/platform_prices.csv"))
+    on = month_start(plan.start)
+    sources.append(PriceSource(kind="api_tokens", source=f"genai-prices {api.genai_prices_version()} (bundled price data)",
+                               date=on.isoformat(), version=api.genai_prices_version()))
+    return sources
+
+
+def assumptions(plan: Plan, inputs: Inputs, fleet_plan: FleetPlan) -> list[Assumption]:
+    r1, r3 = reserved_discounts(plan)
+    assumed = set().union(*(c.assumed for wf in fleet_plan.workloads for c in wf.candidates))
+    fit = inputs.perf_fit
+    out = [
+        Assumption(name="hours_per_month", value=HOURS_PER_MONTH,
+                   source="AWS and Infracost convention (365 × 24 / 12)", is_assumption=False),
+        Assumption(name="reserved_1y_discount", value=r1,
+                   source=("plan pricing.reserved_1y_discount" if plan.pricing.reserved_1y_discount is not None else
+                           "default: low end of realised savings (~30 %, vantage.sh; AWS Savings Plans FAQ says up to 72 %)"),
+                   is_assumption=Purchase.RESERVED_1Y in assumed),
+        Assumption(name="reserved_3y_discount", value=r3,
+                   source=("plan pricing.reserved_3y_discount" if plan.pricing.reserved_3y_discount is not None else
+                           "default: low end of 45–55 % realised 3-year no-upfront savings (pricing/data/README.md)"),
+                   is_assumption=Purchase.RESERVED_3Y in assumed),
+        Assumption(name="spot_interruption_overhead", value=plan.constraints.spot_interruption_overhead,
+                   source="plan constraints.spot_interruption_overhead: extra spot instances per instance of capacity",
+                   is_assumption=True),
+        Assumption(name="spot_price_basis", value="highest zone price where known, else the snapshot's minimum",
+                   source="pricing snapshot (spot prices are point-in-time)", is_assumption=True),
+        Assumption(name="uncertainty_buffer", value=plan.costs.uncertainty_buffer,
+                   source="plan costs.uncertainty_buffer (seeds: add 30 % for hidden costs)", is_assumption=True),
+        Assumption(name="throughput_model", value=(
+            f"roofline model, calibrated: median {fit.get('in_sample_median_ape_pct', '?')} % / worst "
+            f"{fit.get('in_sample_worst_ape_pct', '?')} % error in-sample, median "
+            f"{fit.get('leave_one_out_median_ape_pct', '?')} % / worst {fit.get('leave_one_out_worst_ape_pct', '?')} % "
+            "leave-one-out"),
+            source="planner/data/perf_calibration.yaml from bench/perf_fit.py (TensorRT-LLM v0.15.0 measurements)",
+            is_assumption=True),
+        Assumption(name="egress_bytes_per_output_token", value=tco.EGRESS_BYTES_PER_OUTPUT_TOKEN,
+                   source="one server-sent event per streamed token (plan costs.egress_gb_per_million_requests overrides)",
+                   is_assumption=plan.costs.egress_gb_per_million_requests is None),
+        Assumption(name="root_volume", value={"iops": tco.ROOT_VOLUME_IOPS,
+                                              "throughput_mibps": tco.ROOT_VOLUME_THROUGHPUT_MIBPS},
+                   source=("gp3 per instance: plan costs.weights_storage_gib, else twice the weights + "
+                           f"{tco.STORAGE_BASE_GIB} GiB; IOPS and throughput above the gp3 baseline are billed"),
+                   is_assumption=plan.costs.weights_storage_gib is None),
+        Assumption(name="image_pull_gb", value=tco.IMAGE_PULL_GB,
+                   source="serving container image pulled through NAT at every launch of a part-day instance",
+                   is_assumption=True),
+        Assumption(name="flow_log_gb_month", value={"per_instance": tco.FLOW_LOG_GB_PER_INSTANCE_MONTH,
+                                                    "base": tco.FLOW_LOG_GB_BASE_MONTH},
+                   source="VPC flow logs of all traffic at 60 s aggregation, an order-of-magnitude estimate",
+                   is_assumption=True),
+        Assumption(name="regions_per_workload", value=plan.constraints.regions_per_workload,
+                   source="plan constraints.regions_per_workload (a workload lives in one region by default)",
+                   is_assumption=False),
+        Assumption(name="commitments", value="costed for the months inside the horizon; later months listed separately",
+                   source="planner.fleet", is_assumption=True),
+    ]
+    for w in plan.workloads:
+        if w.traffic.hourly_profile is None:
+            out.append(Assumption(
+                name=f"daily_shape[{w.name}]",
+                value=f"one smooth peak at {demand_mod.DEFAULT_PEAK_HOUR_UTC}:00 UTC, peak/average "
+                      f"{w.traffic.peak_to_average:g}",
+                source="assumed from peak_to_average; give traffic.hourly_profile for a measured shape",
+                is_assumption=True))
+    return out
+
+
+def quota_needs(fleet_plan: FleetPlan, inputs: Inputs) -> dict[str, dict[str, float]]:
+    """Region -> quota key -> vCPUs the fleet needs at its busiest month."""
+    from pricing import quotas
+
+    peak: dict[str, dict[str, float]] = {}
+    n_months = len(fleet_plan.workloads[0].months)
+    for k in range(n_months):
+        lines = [line for wf in fleet_plan.workloads for line in wf.months[k].lines]
+        need = quotas.needed_vcpus(lines, inputs.price_table)
+        for region, by_key in need.items():
+            for key, vcpus in by_key.items():
+                slot = peak.setdefault(region, {})
+                slot[key] = max(slot.get(key, 0.0), vcpus)
+    return {r: dict(sorted(v.items())) for r, v in sorted(peak.items())}
+
+
+def warnings(plan: Plan, fleet_plan: FleetPlan) -> list[ForecastWarning]:
+    out: list[ForecastWarning] = []
+    for wf in fleet_plan.workloads:
+        spot_share, where = 0.0, None
+        for mf in wf.months:
+            spot = sum(line.count for line in mf.lines if line.purchase == Purchase.SPOT)
+            total = sum(line.count for line in mf.lines)
+            if total and spot / total > spot_share:
+                spot_share, where = spot / total, mf.month
+        if spot_share > 0 and where is not None:
+            out.append(SpotShareWarning(workload=wf.workload, share=spot_share, month=where))
+        if wf.commitments_past_horizon_usd > 0:
+            out.append(CommitmentsPastHorizonWarning(workload=wf.workload, usd=wf.commitments_past_horizon_usd,
+                                                     after_month=plan.months()[-1]))
+        unused = sum(mf.unused_committed_usd for mf in wf.months)
+        if unused > 0:
+            out.append(UnusedCommitmentsWarning(workload=wf.workload, usd=unused))
+    out.append(QuotasNotCheckedWarning())
+    return out
