@@ -90,7 +90,6 @@ MEASURE = """() => {
       const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
       for (const t of svg.querySelectorAll('text')) {
         const px = parseFloat(getComputedStyle(t).fontSize) * scale;
-        if (t.textContent.trim() && px < out.minFont || out.minFont === undefined) out.minFont = px;
         if (t.textContent.trim() && px < %(min_font)s) out.smallText.push(`${fig.id}: "${t.textContent}" ${px.toFixed(1)} px`);
       }
     }
@@ -136,3 +135,26 @@ def test_report_browser_every_example_holds_up_at_desktop_phone_and_print(browse
         page.close()
     shots = sorted(p.name for p in tmp_path.glob("*.png"))
     assert len(shots) == len(example_outputs) * len(WIDTHS), shots
+
+
+def test_report_browser_check_catches_overflow_hidden_cells_and_small_chart_text(browser_context):
+    """The measurements above can fail: a table wider than its box, a chart shrunk on a phone."""
+    wide = "".join(f"<th>column number {i} with a long header</th>" for i in range(30))
+    cells = "".join(f"<td>value-{i}-without-any-break</td>" for i in range(30))
+    svg = ('<svg width="800pt" height="300pt" viewBox="0 0 800 300"><text x="10" y="20" '
+           'style="font: 10px sans-serif">tick</text></svg>')
+    tables = "".join(f'<div class="table-wrap" style="overflow:hidden"><table class="data"><caption>t{k}</caption>'
+                     f"<thead><tr>{wide}</tr></thead><tbody><tr>{cells}</tr></tbody></table></div>"
+                     for k in range(8))
+    charts = "".join(f'<figure class="chart" id="chart-{k}"><div>{svg}</div></figure>' for k in range(4))
+    page = browser_context.new_page()
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.set_content(f"<!DOCTYPE html><html><body><style>svg{{max-width:100%;height:auto}}</style>"
+                     f"{tables}{charts}<div style='width:600px'>x</div></body></html>")
+    report = page.evaluate(MEASURE)
+    page.close()
+    assert report["pageWidth"] > report["viewport"]
+    assert report["hidden"]
+    assert report["smallText"]
+    with pytest.raises(AssertionError):
+        _check(report, 390, "broken page")
