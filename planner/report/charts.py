@@ -284,7 +284,7 @@ def tornado(data: ChartData, style: Style = WIDE) -> str:
             right = value >= base
             ax.text(value + (0.01 if right else -0.01) * span, k + dy, f"{text}: {usd_short(value)}",
                     va="center", ha="left" if right else "right", fontsize=style.font - (1 if style is WIDE else 0))
-    margin = 0.45 * span if style is NARROW else 0.3 * span
+    margin = 0.9 * span if style is NARROW else 0.3 * span  # room for the value labels beside the bars
     ax.set_xlim(lo - margin, hi + margin)
     ax.set_yticks(y)
     ax.set_yticklabels([b.label for b in bars])

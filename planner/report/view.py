@@ -59,6 +59,11 @@ class Table:
     note: str | None = None
 
     @property
+    def compact(self) -> bool:
+        """Mostly numbers: on a phone, its cards may show two label/value pairs a line."""
+        return 2 * len(self.numeric) > len(self.headers)
+
+    @property
     def align(self) -> list[str]:
         return ["right" if i in self.numeric else "left" for i in range(len(self.headers))]
 
