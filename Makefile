@@ -1,4 +1,5 @@
-# The two commands a new user needs. Each creates .venv on first use.
+# The two commands a new user needs. Each creates .venv on first use and installs again only
+# when pyproject.toml changes (a stamp file per extra records the last install).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,19 +10,25 @@ OUT ?= forecast-example
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 
-install: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	touch $@
 
-install-test: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	touch $@ $(VENV)/.installed
 
-## make forecast: install, then forecast the bundled example into $(OUT)/
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+## make forecast: install (once), then forecast the bundled example into $(OUT)/
 forecast: install
 	$(BIN)/planner forecast $(EXAMPLE) --out $(OUT)
 
-## make test: install with the test extra, then run the test suite
+## make test: install with the test extra (once), then run the test suite
 test: install-test
 	$(BIN)/python -m pytest
 

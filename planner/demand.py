@@ -13,9 +13,7 @@ from functools import lru_cache
 import numpy as np
 
 from planner.plan import Plan, Traffic, Workload
-
-HOURS_PER_MONTH = 730
-DAYS_PER_MONTH = HOURS_PER_MONTH / 24
+from pricing.terms import DAYS_PER_MONTH, HOURS_PER_MONTH
 DEFAULT_PEAK_HOUR_UTC = 14  # the assumed busiest hour when only peak_to_average is given
 
 COLUMNS = ["workload", "month", "requests_per_day", "requests", "input_tokens", "output_tokens",

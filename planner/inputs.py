@@ -31,8 +31,20 @@ class Inputs:
 
 
 def snapshot_path(plan: Plan) -> Path:
-    """The plan's price snapshot: its own file (relative to the plan) or the shipped one."""
-    return Path(plan.resolve_path(plan.pricing.snapshot)) if plan.pricing.snapshot else snapshot.SHIPPED_SNAPSHOT
+    """The plan's price snapshot: its own file (`~` expanded, relative to the plan) or the shipped one."""
+    if not plan.pricing.snapshot:
+        return snapshot.SHIPPED_SNAPSHOT
+    return Path(plan.resolve_path(str(Path(plan.pricing.snapshot).expanduser())))
+
+
+def load_snapshot(plan: Plan) -> PriceTable:
+    """The plan's price snapshot, read; a missing file is one line naming the plan's field."""
+    from pricing.errors import UserError
+
+    path = snapshot_path(plan)
+    if plan.pricing.snapshot and not path.exists():
+        raise UserError(f"price snapshot {path} not found", file=plan.file, field="pricing.snapshot")
+    return snapshot.load(path)
 
 
 def perf_fit_quality(path: Path | None = None) -> dict[str, Any]:
@@ -47,6 +59,6 @@ def perf_fit_quality(path: Path | None = None) -> dict[str, Any]:
 
 def load(plan: Plan) -> Inputs:
     """Read the plan's price snapshot, the platform prices, the catalogs and the calibration."""
-    return Inputs(price_table=snapshot.load(snapshot_path(plan)), platform_prices=load_platform(),
+    return Inputs(price_table=load_snapshot(plan), platform_prices=load_platform(),
                   models=load_models(), gpus=load_gpus(), perf_factors=load_factors(),
                   perf_fit=perf_fit_quality())

@@ -47,10 +47,9 @@ def _month(value: Any, what: str = "value") -> str:
 @lru_cache(maxsize=1)
 def aws_regions() -> tuple[str, ...]:
     """AWS commercial regions known to botocore's bundled endpoint data (no network)."""
-    import boto3
+    import botocore.session
 
-    session = boto3.session.Session()
-    regions = set(session.get_available_regions("ec2"))
+    regions = set(botocore.session.get_session().get_available_regions("ec2"))
     return tuple(sorted(regions))
 
 

@@ -10,10 +10,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from planner.forecast.model import Forecast
+from pydantic import BaseModel, ConfigDict
+
 from planner.errors import UserError
+from planner.fleet.model import FleetLine
+from planner.forecast.model import FleetChoice, Forecast
 from planner.inputs import Inputs
 from planner.plan import Plan, load
+from pricing.terms import HOURS_PER_MONTH
 
 
 @dataclass
@@ -128,3 +132,83 @@ def staleness(inputs: Inputs) -> str | None:
     from pricing.snapshot import staleness_warning
 
     return staleness_warning(inputs.price_table, dt.date.today())
+
+
+class SizeWorkload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    peak_requests_per_s: float
+    capacity_requests_per_s: float
+    instances: int
+    replicas: int
+    fleet: list[FleetLine]
+    compute_usd: float
+    unused_committed_usd: float
+
+
+class SizeMonth(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    month: str
+    workloads: list[SizeWorkload]
+
+
+class SizeReport(BaseModel):
+    """`planner size`: the fleet per month and workload (`--json` prints this)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    plan: str
+    hours_per_month: int
+    choices: list[FleetChoice]
+    months: list[SizeMonth]
+    solve_seconds: float
+
+
+def _month_option(plan: Plan, month: str | None) -> str | None:
+    from planner.errors import UserError
+    from planner.plan import MONTH_RE
+
+    if month is None:
+        return None
+    if not MONTH_RE.match(month):
+        raise UserError(f"{month!r} is not a month: write YYYY-MM (e.g. {plan.start})", field="--month")
+    months = plan.months()
+    if month not in months:
+        raise UserError(f"month {month} is outside the forecast ({months[0]} .. {months[-1]})", field="--month")
+    return month
+
+
+def size(plan_file: str | Path, month: str | None = None) -> SizeReport:
+    """The fleet per month and workload (`planner size`)."""
+    from planner import demand as demand_mod, forecast, inputs as inputs_mod
+
+    plan = load(plan_file)
+    month = _month_option(plan, month)
+    inputs = inputs_mod.load(plan)
+    table = demand_mod.build(plan)
+    fp = forecast.size(plan, inputs, table)
+    out_months = []
+    for k, m in enumerate(plan.months()):
+        if month is not None and m != month:
+            continue
+        workloads = [SizeWorkload(name=wf.workload, peak_requests_per_s=mf.demand_peak_requests_per_s,
+                                  capacity_requests_per_s=mf.capacity_requests_per_s, instances=mf.instances_peak,
+                                  replicas=mf.replicas_peak, fleet=list(mf.lines), compute_usd=mf.compute_usd,
+                                  unused_committed_usd=mf.unused_committed_usd)
+                     for wf in fp.workloads for mf in (wf.months[k],)]
+        out_months.append(SizeMonth(month=m, workloads=workloads))
+    return SizeReport(plan=plan.name, hours_per_month=HOURS_PER_MONTH,
+                      choices=[forecast.fleet_choice(wf) for wf in fp.workloads], months=out_months,
+                      solve_seconds=fp.solve_seconds)
+
+
+def stack_spec(plan_file: str | Path, environment: str, *, workload: str | None = None, month: str | None = None,
+               region: str | None = None):
+    """The resolved spec one stack provisions (`planner size --environment ENV`)."""
+    from planner import provision
+
+    if month is not None:
+        _month_option(load(plan_file), month)
+    return provision.load_spec(plan_file, workload, month, environment, region=region)

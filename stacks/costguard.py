@@ -1,7 +1,9 @@
-"""CostGuard: a monthly AWS Budget at the forecast's compute cost, and health alarms.
+"""CostGuard: a monthly AWS Budget at the forecast's cost of this stack, and health alarms.
 
-The budget's limit is the planner's self-hosted compute cost for the stack's month; it
-alerts at 80 % and 100 %, forecasted and actual. It counts the costs tagged with this stack's
+The budget's limit is what the forecast costs for everything the stack creates in its month
+(compute + platform: instances, NAT gateways, load balancer, endpoints, disks, logs, alarms,
+data transfer; `planner.provision.FleetSpec.budget_usd_month`); it alerts at 80 % and 100 %,
+forecasted and actual. It counts the costs tagged with this stack's
 `stack` tag, so that tag must be activated as a cost allocation tag (Billing console, once per
 account). Alarms on unhealthy and on no healthy hosts notify the same SNS topic.
 """
@@ -22,7 +24,7 @@ NOTIFICATION_TYPES = ("FORECASTED", "ACTUAL")
 @dataclass
 class CostGuardArgs:
     budget_name: str
-    compute_usd_month: float
+    budget_usd_month: float
     cost_tag_key: str
     cost_tag_value: str
     alert_emails: tuple[str, ...]
@@ -30,11 +32,11 @@ class CostGuardArgs:
     target_group_arn_suffix: pulumi.Input[str]
 
 
-def budget_limit_usd(compute_usd_month: float) -> str:
-    """The budget limit: the forecast's compute cost, rounded once, to the cent."""
-    value = Decimal(str(compute_usd_month)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+def budget_limit_usd(budget_usd_month: float) -> str:
+    """The budget limit: the forecast's cost of the stack, rounded once, to the cent."""
+    value = Decimal(str(budget_usd_month)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     if value <= 0:
-        raise pulumi.RunError(f"the forecast's compute cost is {value} USD; a budget needs a positive limit")
+        raise pulumi.RunError(f"the forecast's cost of this stack is {value} USD; a budget needs a positive limit")
     return str(value)
 
 
@@ -63,7 +65,7 @@ class CostGuard(pulumi.ComponentResource):
         ]
         self.budget = aws.budgets.Budget(
             f"{name}-budget", name=args.budget_name, budget_type="COST",
-            limit_amount=budget_limit_usd(args.compute_usd_month), limit_unit="USD", time_unit="MONTHLY",
+            limit_amount=budget_limit_usd(args.budget_usd_month), limit_unit="USD", time_unit="MONTHLY",
             cost_filters=[{"name": "TagKeyValue", "values": [f"user:{args.cost_tag_key}${args.cost_tag_value}"]}],
             notifications=notifications, opts=child)
 

@@ -1,24 +1,24 @@
-"""GpuFleet: the instances that run the model server, as the planner sized them.
+"""GpuFleet: the instances that run the model server, exactly as the planner resolved them.
 
-An IAM role with SSM core and read access to the weights prefix only; per capacity group a
-launch template (deep-learning AMI looked up at deploy time, IMDSv2, encrypted gp3, no public
-IP, no SSH key, vLLM user data) and an Auto Scaling group with a mixed-instances policy:
-reserved instances as on-demand base capacity, on-demand above it, spot with
-price-capacity-optimized allocation and capacity rebalance, ELB health checks, instance refresh.
+An IAM role with SSM core and read access to the weights prefix only; one launch template
+(deep-learning AMI looked up at deploy time, IMDSv2, the encrypted gp3 root volume the forecast
+costed, no public IP, no SSH key, the model server's user data); per group of the spec an Auto
+Scaling group (on-demand capacity, reserved instances included, and spot capacity), its scheduled
+actions (UTC, the planner's hourly counts) and, when its size changes during the day, a
+target-tracking policy. Every number is a field of `planner.provision.FleetSpec`.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import math
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
+from planner.provision import FleetSpec, GroupSpec
 from stacks import userdata
-from stacks.config import CapacityGroup
 from stacks.policy.rules import SINGLE_TYPE_REASON_TAG
 
 SSM_CORE_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
@@ -26,16 +26,10 @@ SSM_CORE_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 
 @dataclass
 class GpuFleetArgs:
-    groups: tuple[CapacityGroup, ...]
+    spec: FleetSpec
     subnet_ids: list[pulumi.Input[str]]
     security_group_id: pulumi.Input[str]
     target_group_arn: pulumi.Input[str]
-    region: str
-    served_model_name: str
-    precision: str
-    tp: int
-    max_model_len: int
-    weights_gib: float
     weights_bucket: str
     weights_prefix: str
     server_port: int
@@ -44,19 +38,9 @@ class GpuFleetArgs:
     ami_owner: str
     health_check_grace_s: int
     wait_for_capacity_timeout: str
-    environment: str
     tags: dict[str, str]
-    # autoscaling on load-balancer requests per instance; None leaves the group at its planned size
-    scaling_resource_label: pulumi.Input[str] | None = None  # "<alb arn suffix>/<target group arn suffix>"
-    replica_requests_per_s: float = 0.0  # what one replica serves under the SLO (planner)
-    kv_precision: str = ""  # KV-cache precision the planner's throughput assumed
-    headroom: float = 0.0  # the plan's spare capacity over peak demand
-
-
-def requests_per_instance_per_minute(replica_requests_per_s: float, replicas_per_instance: int,
-                                     headroom: float) -> float:
-    """Autoscaling target: requests a minute one instance takes before the group adds another."""
-    return round(replica_requests_per_s * replicas_per_instance * 60 / (1 + headroom), 2)
+    # "<alb arn suffix>/<target group arn suffix>": what target tracking counts requests on
+    scaling_resource_label: pulumi.Input[str] | None = None
 
 
 def weights_read_policy(bucket: str, prefix: str) -> str:
@@ -74,9 +58,9 @@ def weights_read_policy(bucket: str, prefix: str) -> str:
     })
 
 
-def root_volume_gib(weights_gib: float) -> int:
-    # OS, container image (~20 GiB) and a copy of the weights with room to spare.
-    return max(200, int(math.ceil(weights_gib * 1.5)) + 100)
+def group_name(name: str, group: GroupSpec, spec: FleetSpec) -> str:
+    """The on-demand group keeps the fleet's name; a spot group is `<name>-spot`."""
+    return name if group.role == "on-demand" or len(spec.groups) == 1 else f"{name}-{group.role}"
 
 
 class GpuFleet(pulumi.ComponentResource):
@@ -103,75 +87,76 @@ class GpuFleet(pulumi.ComponentResource):
                                               {"name": "state", "values": ["available"]}],
                                      opts=pulumi.InvokeOutputOptions(parent=self))
 
+        spec = args.spec
+        server = spec.server
+        shape = spec.groups[0]  # every group of a stack runs the same instance shape
+        server_spec = userdata.ServerSpec(
+            served_model_name=server.hf_model_id,
+            weights_uri=f"s3://{args.weights_bucket}/{args.weights_prefix}",
+            region=spec.region, precision=server.precision, tp=server.tp,
+            data_parallel=shape.replicas_per_instance, max_model_len=server.max_model_len,
+            port=args.server_port, image=args.vllm_image, kv_precision=server.kv_precision)
+        volume = spec.root_volume
+        self.launch_template = aws.ec2.LaunchTemplate(
+            f"{name}-lt",
+            description=f"{server.hf_model_id} {server.engine} server, {shape.gpus_per_instance} GPUs per instance",
+            image_id=ami.id,
+            iam_instance_profile={"arn": profile.arn},
+            # EC2.8: IMDSv2 only. Hop limit 1: the server runs with host networking, so no
+            # container bridge sits between a process and the metadata service.
+            metadata_options={"http_endpoint": "enabled", "http_tokens": "required",
+                              "http_put_response_hop_limit": 1, "instance_metadata_tags": "disabled"},
+            block_device_mappings=[{
+                "device_name": "/dev/sda1",
+                "ebs": {"volume_type": "gp3", "volume_size": volume.gib, "encrypted": "true",
+                        "iops": volume.iops, "throughput": volume.throughput_mibps,
+                        "delete_on_termination": "true"},
+            }],
+            network_interfaces=[{"device_index": 0, "associate_public_ip_address": "false",
+                                 "delete_on_termination": "true",
+                                 "security_groups": [args.security_group_id]}],
+            user_data=base64.b64encode(userdata.render(server_spec).encode()).decode(),
+            update_default_version=True,
+            tag_specifications=[{"resource_type": "volume", "tags": args.tags},
+                                {"resource_type": "network-interface", "tags": args.tags}],
+            opts=child)
+
         asg_tags = [{"key": k, "value": v, "propagate_at_launch": True}
                     for k, v in sorted(args.tags.items())] + [
                    {"key": "Name", "value": f"{name}", "propagate_at_launch": True}]
-
-        self.launch_templates: list[aws.ec2.LaunchTemplate] = []
         self.groups: list[aws.autoscaling.Group] = []
-        multi = len(args.groups) > 1
-        for group in args.groups:
-            gname = f"{name}-{group.gpus_per_instance}gpu" if multi else name
-            spec = userdata.ServerSpec(
-                served_model_name=args.served_model_name,
-                weights_uri=f"s3://{args.weights_bucket}/{args.weights_prefix}",
-                region=args.region, precision=args.precision, tp=args.tp,
-                data_parallel=group.replicas_per_instance, max_model_len=args.max_model_len,
-                port=args.server_port, image=args.vllm_image, kv_precision=args.kv_precision)
-            template = aws.ec2.LaunchTemplate(
-                f"{gname}-lt",
-                description=f"{args.served_model_name} vLLM server, {group.gpus_per_instance} GPUs per instance",
-                image_id=ami.id,
-                iam_instance_profile={"arn": profile.arn},
-                # EC2.8: IMDSv2 only. Hop limit 1: the server runs with host networking, so no
-                # container bridge sits between a process and the metadata service.
-                metadata_options={"http_endpoint": "enabled", "http_tokens": "required",
-                                  "http_put_response_hop_limit": 1, "instance_metadata_tags": "disabled"},
-                block_device_mappings=[{
-                    "device_name": "/dev/sda1",
-                    "ebs": {"volume_type": "gp3", "volume_size": root_volume_gib(args.weights_gib),
-                            "encrypted": "true", "iops": 6000, "throughput": 1000,
-                            "delete_on_termination": "true"},
-                }],
-                network_interfaces=[{"device_index": 0, "associate_public_ip_address": "false",
-                                     "delete_on_termination": "true",
-                                     "security_groups": [args.security_group_id]}],
-                user_data=base64.b64encode(userdata.render(spec).encode()).decode(),
-                update_default_version=True,
-                tag_specifications=[{"resource_type": "volume", "tags": args.tags},
-                                    {"resource_type": "network-interface", "tags": args.tags}],
-                opts=child)
-
-            overrides = [{"instance_type": t} for t in group.instance_types]
+        self.schedules: list[aws.autoscaling.Schedule] = []
+        for group in spec.groups:
+            gname = group_name(name, group, spec)
             group_tags = list(asg_tags)
             if len(group.instance_types) == 1:
                 # AutoScaling.6 wants several types; the planner offered one. Say so on the group.
                 group_tags.append({"key": SINGLE_TYPE_REASON_TAG, "propagate_at_launch": False,
                                    "value": f"planner offers no equivalent of {group.instance_types[0]}"})
-            scales = (args.scaling_resource_label is not None and group.max_size > group.min_size
-                      and requests_per_instance_per_minute(args.replica_requests_per_s,
-                                                           group.replicas_per_instance, args.headroom) > 0)
-            # once the scaling policy owns the group's size, later updates must not reset it
-            asg_opts = pulumi.ResourceOptions(parent=self, ignore_changes=["desired_capacity"] if scales else None)
+            scales = (args.scaling_resource_label is not None
+                      and group.target_requests_per_instance_per_minute is not None)
+            # once scheduled actions (and the scaling policy) own the group's size, updates must not reset it
+            owned = ["desired_capacity", "min_size"] if group.scheduled_actions else []
             asg = aws.autoscaling.Group(
                 f"{gname}-asg",
                 vpc_zone_identifiers=args.subnet_ids,
                 min_size=group.min_size,
                 max_size=group.max_size,
                 desired_capacity=group.desired_capacity,
-                capacity_rebalance=group.uses_spot,
+                capacity_rebalance=group.capacity_type == "spot",
                 mixed_instances_policy={
                     "instances_distribution": {
                         "on_demand_base_capacity": group.on_demand_base_capacity,
                         "on_demand_percentage_above_base_capacity": group.on_demand_percentage_above_base_capacity,
-                        # Overrides list reserved types first: reservations bill against those.
+                        # Overrides list the planner's type first: reservations bill against it.
                         "on_demand_allocation_strategy": "prioritized",
                         "spot_allocation_strategy": "price-capacity-optimized",
                     },
                     "launch_template": {
-                        "launch_template_specification": {"launch_template_id": template.id,
-                                                          "version": template.latest_version.apply(str)},
-                        "overrides": overrides,
+                        "launch_template_specification": {
+                            "launch_template_id": self.launch_template.id,
+                            "version": self.launch_template.latest_version.apply(str)},
+                        "overrides": [{"instance_type": t} for t in group.instance_types],
                     },
                 },
                 target_group_arns=[args.target_group_arn],
@@ -180,16 +165,22 @@ class GpuFleet(pulumi.ComponentResource):
                 wait_for_capacity_timeout=args.wait_for_capacity_timeout,
                 instance_refresh={
                     "strategy": "Rolling",
-                    "preferences": _refresh_preferences(args.environment, args.health_check_grace_s),
+                    "preferences": _refresh_preferences(spec.environment, args.health_check_grace_s),
                 },
                 tags=group_tags,
-                opts=asg_opts)
+                opts=pulumi.ResourceOptions(parent=self, ignore_changes=owned or None))
+            for action in group.scheduled_actions:
+                self.schedules.append(aws.autoscaling.Schedule(
+                    f"{gname}-at-{action.hour_utc:02d}utc",
+                    scheduled_action_name=f"{gname}-at-{action.hour_utc:02d}utc",
+                    autoscaling_group_name=asg.name,
+                    recurrence=action.recurrence, time_zone=action.time_zone,
+                    min_size=action.min_size, max_size=action.max_size,
+                    desired_capacity=action.desired_capacity,
+                    opts=pulumi.ResourceOptions(parent=self)))
             if scales:
-                target = requests_per_instance_per_minute(args.replica_requests_per_s,
-                                                          group.replicas_per_instance, args.headroom)
-                # Peaks are paid only for the hours they run: track requests per instance at the
-                # planner's per-replica throughput less the headroom, between the always-on floor
-                # (min_size) and the planned peak (max_size).
+                # Track requests per instance at the planner's per-replica throughput less the headroom,
+                # between the hour's planned count (min) and the day's planned peak (max).
                 aws.autoscaling.Policy(
                     f"{gname}-scaling",
                     autoscaling_group_name=asg.name,
@@ -200,13 +191,13 @@ class GpuFleet(pulumi.ComponentResource):
                             "predefined_metric_type": "ALBRequestCountPerTarget",
                             "resource_label": args.scaling_resource_label,
                         },
-                        "target_value": target,
+                        "target_value": group.target_requests_per_instance_per_minute,
                     },
                     opts=pulumi.ResourceOptions(parent=self))
-            self.launch_templates.append(template)
             self.groups.append(asg)
 
         self.asg_names = [g.name for g in self.groups]
+        self.launch_templates = [self.launch_template]
         self.register_outputs({"asg_names": self.asg_names, "role_arn": role.arn})
 
 

@@ -15,19 +15,14 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-# An application load balancer needs subnets in two availability zones even when the fleet
-# uses one (dev), so the network always has at least two private subnets.
-MIN_PRIVATE_SUBNETS = 2
-SSM_ENDPOINT_SERVICES = ("ssm", "ssmmessages", "ec2messages")
+from planner.provision import NetworkSpec
 
 
 @dataclass
 class NetworkArgs:
     region: str
     cidr_block: str
-    fleet_az_count: int  # availability zones the fleet runs in
-    nat_per_az: bool  # False: one NAT gateway for the whole VPC
-    flow_log_retention_days: int
+    network: NetworkSpec  # zones, subnets, NAT gateways, endpoints, retention: the planner's (and costed)
     availability_zone_names: tuple[str, ...] = ()  # empty: looked up at deploy time
 
 
@@ -51,8 +46,9 @@ class Network(pulumi.ComponentResource):
         super().__init__("llm-planner:stacks:Network", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        private_count = max(args.fleet_az_count, MIN_PRIVATE_SUBNETS)
-        nat_count = private_count if args.nat_per_az else 1
+        shape = args.network
+        private_count = shape.private_subnets
+        nat_count = shape.nat_gateways
         private_cidrs, public_cidrs = subnet_cidrs(args.cidr_block, private_count, nat_count)
 
         if args.availability_zone_names:
@@ -111,7 +107,7 @@ class Network(pulumi.ComponentResource):
             rt = aws.ec2.RouteTable(f"{name}-private-{i}-rt", vpc_id=self.vpc.id,
                                     tags={"Name": f"{name}-private-{i}"}, opts=child)
             aws.ec2.Route(f"{name}-private-{i}-default", route_table_id=rt.id, destination_cidr_block="0.0.0.0/0",
-                          nat_gateway_id=nats[i if args.nat_per_az else 0].id, opts=child)
+                          nat_gateway_id=nats[i if nat_count == private_count else 0].id, opts=child)
             aws.ec2.RouteTableAssociation(f"{name}-private-{i}-rta", subnet_id=subnet.id, route_table_id=rt.id,
                                           opts=child)
             self.private_subnets.append(subnet)
@@ -128,7 +124,7 @@ class Network(pulumi.ComponentResource):
         aws.vpc.SecurityGroupIngressRule(f"{name}-endpoints-https", security_group_id=endpoint_sg.id,
                                          ip_protocol="tcp", from_port=443, to_port=443, cidr_ipv4=args.cidr_block,
                                          description="HTTPS from the VPC", opts=child)
-        for service in SSM_ENDPOINT_SERVICES:
+        for service in shape.interface_endpoints:
             aws.ec2.VpcEndpoint(f"{name}-{service}", vpc_id=self.vpc.id,
                                 service_name=f"com.amazonaws.{args.region}.{service}",
                                 vpc_endpoint_type="Interface", private_dns_enabled=True,
@@ -137,7 +133,7 @@ class Network(pulumi.ComponentResource):
 
         # EC2.6: flow logs of all traffic, kept in CloudWatch Logs.
         log_group = aws.cloudwatch.LogGroup(f"{name}-flow-logs", name=f"/vpc-flow-logs/{name}",
-                                            retention_in_days=args.flow_log_retention_days, opts=child)
+                                            retention_in_days=shape.flow_log_retention_days, opts=child)
         flow_role = aws.iam.Role(f"{name}-flow-logs-role", assume_role_policy=json.dumps({
             "Version": "2012-10-17",
             "Statement": [{"Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
@@ -157,7 +153,7 @@ class Network(pulumi.ComponentResource):
 
         self.vpc_id = self.vpc.id
         self.private_subnet_ids = [s.id for s in self.private_subnets]
-        self.fleet_subnet_ids = self.private_subnet_ids[:args.fleet_az_count]
+        self.fleet_subnet_ids = self.private_subnet_ids[:shape.fleet_zones]
         self.register_outputs({
             "vpc_id": self.vpc_id,
             "private_subnet_ids": self.private_subnet_ids,

@@ -18,27 +18,28 @@ from stacks.network import Network, NetworkArgs
 
 
 def fleet_summary(settings: StackSettings) -> dict:
-    fleet = settings.fleet
+    """What the stack provisions, as the planner resolved it (the `fleet_summary` export)."""
+    spec = settings.spec
     return {
-        "plan": fleet.plan_name,
-        "workload": fleet.workload,
-        "month": fleet.month,
+        "plan": spec.plan_name,
+        "workload": spec.workload,
+        "month": spec.month,
         "environment": settings.environment,
-        "model": fleet.model,
-        "hf_model_id": fleet.hf_model_id,
-        "precision": fleet.precision,
-        "tp": fleet.tp,
-        "max_model_len": fleet.max_model_len,
-        "instances": sum(g.desired_capacity for g in settings.groups),
-        "lines": [{"instance_type": line.instance_type, "count": line.count, "purchase": line.purchase,
-                   "replicas": line.replicas, "usd_per_hour": line.usd_per_hour}
-                  for g in settings.groups for line in g.lines],
-        "groups": [{"gpus_per_instance": g.gpus_per_instance, "instance_types": list(g.instance_types),
-                    "desired_capacity": g.desired_capacity, "min_size": g.min_size,
-                    "on_demand_base_capacity": g.on_demand_base_capacity,
-                    "on_demand_percentage_above_base_capacity": g.on_demand_percentage_above_base_capacity,
-                    "spot_instances": g.spot_count}
-                   for g in settings.groups],
+        "model": spec.server.model,
+        "hf_model_id": spec.server.hf_model_id,
+        "engine": spec.server.engine,
+        "precision": spec.server.precision,
+        "tp": spec.server.tp,
+        "max_model_len": spec.server.max_model_len,
+        "instances": spec.peak_instances,
+        "redundancy_floor": spec.redundancy_floor,
+        "root_volume_gib": spec.root_volume.gib,
+        "budget_usd_month": spec.budget_usd_month,
+        "groups": [{"role": g.role, "instance_types": list(g.instance_types), "min_size": g.min_size,
+                    "max_size": g.max_size, "desired_capacity": g.desired_capacity,
+                    "reserved_instances": g.reserved_instances,
+                    "instances_by_hour_utc": list(g.instances_by_hour_utc)}
+                   for g in spec.groups],
     }
 
 
@@ -46,18 +47,17 @@ def run() -> dict[str, pulumi.Output]:
     """Build the stack; returns the exported outputs (tests await them)."""
     settings = load_stack_settings()  # may refuse the region: no resource exists yet
 
+    spec = settings.spec
     # The allowed-regions tag lets the policy pack check regions without its own config.
     provider = aws.Provider(f"aws-{settings.region}", region=settings.region, default_tags={"tags": {
-        **settings.tags, "allowed-regions": " ".join(settings.fleet.allowed_regions)}})
+        **settings.tags, "allowed-regions": " ".join(spec.allowed_regions)}})
     opts = pulumi.ResourceOptions(providers=[provider])
     base = f"{settings.workload}-{settings.environment}"
 
     network = Network(base, NetworkArgs(
         region=settings.region,
         cidr_block=settings.vpc_cidr,
-        fleet_az_count=settings.availability_zones,
-        nat_per_az=settings.nat_per_az,
-        flow_log_retention_days=settings.flow_log_retention_days,
+        network=spec.network,
         availability_zone_names=settings.availability_zone_names,
     ), opts)
 
@@ -69,21 +69,14 @@ def run() -> dict[str, pulumi.Output]:
         server_port=settings.server_port,
         health_path=settings.health_path,
         deregistration_delay_s=settings.deregistration_delay_s,
-        deletion_protection=settings.deletion_protection,
+        deletion_protection=spec.network.deletion_protection,
     ), opts)
 
-    fleet = settings.fleet
     GpuFleet(f"{base}-fleet", GpuFleetArgs(
-        groups=settings.groups,
+        spec=spec,
         subnet_ids=network.fleet_subnet_ids,
         security_group_id=endpoint.fleet_security_group_id,
         target_group_arn=endpoint.target_group_arn,
-        region=settings.region,
-        served_model_name=fleet.hf_model_id,
-        precision=fleet.precision,
-        tp=fleet.tp,
-        max_model_len=fleet.max_model_len,
-        weights_gib=fleet.weights_gib,
         weights_bucket=settings.weights_bucket,
         weights_prefix=settings.weights_prefix,
         server_port=settings.server_port,
@@ -92,18 +85,14 @@ def run() -> dict[str, pulumi.Output]:
         ami_owner=settings.ami_owner,
         health_check_grace_s=settings.health_check_grace_s,
         wait_for_capacity_timeout=settings.wait_for_capacity_timeout,
-        environment=settings.environment,
         tags=settings.tags,
         scaling_resource_label=pulumi.Output.concat(endpoint.load_balancer.arn_suffix, "/",
                                                     endpoint.target_group.arn_suffix),
-        replica_requests_per_s=fleet.replica_requests_per_s,
-        headroom=fleet.headroom,
-        kv_precision=fleet.kv_precision,
     ), opts)
 
     CostGuard(f"{base}-costguard", CostGuardArgs(
         budget_name=f"{settings.project}-{settings.stack}-{settings.workload}",
-        compute_usd_month=fleet.compute_usd_month,
+        budget_usd_month=spec.budget_usd_month,
         cost_tag_key="stack",
         cost_tag_value=settings.tags["stack"],
         alert_emails=settings.alert_emails,
@@ -114,8 +103,9 @@ def run() -> dict[str, pulumi.Output]:
     exports = {
         "endpoint_address": endpoint.address,
         "fleet_summary": pulumi.Output.from_input(fleet_summary(settings)),
-        "forecast_compute_usd_month": pulumi.Output.from_input(fleet.compute_usd_month),
-        "forecast_month": pulumi.Output.from_input(fleet.month),
+        "forecast_compute_usd_month": pulumi.Output.from_input(spec.compute_usd_month),
+        "budget_usd_month": pulumi.Output.from_input(spec.budget_usd_month),
+        "forecast_month": pulumi.Output.from_input(spec.month),
         "region": pulumi.Output.from_input(settings.region),
     }
     for key, value in exports.items():

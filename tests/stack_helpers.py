@@ -5,8 +5,8 @@ config, runs the program inside `pulumi.runtime.test` (which waits for every reg
 output), and returns what the mocks recorded: every resource's type, name, URN, inputs and
 provider, plus the resolved stack exports.
 
-The fleet: `USE_REAL_PLANNER` switches between the planner's real `stack_fleet` (on the plan
-named in the stack file) and the hand-made `FIXTURE_FLEETS` below.
+The fleet: `USE_REAL_PLANNER` switches between the planner's real spec (`planner.provision.load_spec`
+on the plan named in the stack file) and the hand-made `FIXTURE_SPECS` below.
 """
 
 from __future__ import annotations
@@ -19,55 +19,79 @@ from typing import Any
 import pulumi
 import yaml
 
-from planner.provision import FleetLine, StackFleet
+from planner.fleet.model import FleetLine
+from planner.forecast.model import PlatformUsd
+from planner.provision import FleetSpec, GroupSpec, NetworkSpec, RootVolumeSpec, ScheduledAction, ServerSpec, schedule
+from pricing.terms import Purchase
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROJECT = "llm-capacity-planner"
 STACKS = ("dev", "staging", "prod")
 
 # ---- the one-line switch ---------------------------------------------------------------
-# True: the program calls planner.provision.stack_fleet on the plan in Pulumi.<stack>.yaml
+# True: the program calls planner.provision.load_spec on the plan in Pulumi.<stack>.yaml
 # (examples/eu-chat-assistant.yaml, workload chat) with the stack's region.
-# False: the program gets FIXTURE_FLEETS instead (for working on the stacks without the planner).
-# The hand-checked tests (test_prod_fixture_capacity_by_hand, ...) always use the fixtures.
+# False: the program gets FIXTURE_SPECS instead (for working on the stacks without the planner).
+# The hand-checked tests (test_prod_fixture_by_hand, ...) always use the fixtures.
 USE_REAL_PLANNER = True
 # -----------------------------------------------------------------------------------------
 
 ALLOWED = ("eu-central-1", "eu-north-1")
+ZERO_PLATFORM = PlatformUsd(nat_gateways=0, nat_data_processed=0, public_ipv4=0, load_balancer=0,
+                            interface_endpoints=0, flow_logs=0, alarms=0, ebs=0, data_transfer_out=0)
 
 
-def _line(instance_type: str, purchase: str, count: int, replicas: int, usd_per_hour: float,
-          hours: float, gpus: int = 4) -> FleetLine:
-    return FleetLine(region="eu-north-1", instance_type=instance_type, gpu="L40S", gpus_per_instance=gpus,
-                     tp=2, replicas=replicas, count=count, purchase=purchase, usd_per_hour=usd_per_hour,
+def _line(purchase: str, count: int, usd_per_hour: float, hours: float) -> FleetLine:
+    return FleetLine(region="eu-north-1", instance_type="g6e.12xlarge", gpu="L40S", gpus_per_instance=4,
+                     tp=2, replicas=2 * count, count=count, purchase=purchase, usd_per_hour=usd_per_hour,
                      hours=hours, usd=count * usd_per_hour * hours)
 
 
-def _fleet(lines: tuple[FleetLine, ...]) -> StackFleet:
-    return StackFleet(
+def _group(role: str, counts: list[int], reserved: int, lines: list[FleetLine], target: float | None) -> GroupSpec:
+    peak = max(counts)
+    return GroupSpec(role=role, capacity_type=Purchase.SPOT if role == "spot" else Purchase.ON_DEMAND,
+                     instance_types=["g6e.12xlarge", "g6e.24xlarge"], gpus_per_instance=4, replicas_per_instance=2,
+                     min_size=min(counts), desired_capacity=peak, max_size=peak,
+                     on_demand_base_capacity=reserved if role != "spot" else 0,
+                     on_demand_percentage_above_base_capacity=0 if role == "spot" else 100,
+                     reserved_instances=reserved, instances_by_hour_utc=counts, scheduled_actions=schedule(counts, peak),
+                     target_requests_per_instance_per_minute=target,
+                     instance_hours=sum(x.count * x.hours for x in lines), compute_usd=sum(x.usd for x in lines),
+                     lines=lines)
+
+
+def _spec(environment: str, groups: list[GroupSpec], zones: int, nats: int, retention: int,
+          platform_usd: float) -> FleetSpec:
+    compute = sum(g.compute_usd for g in groups)
+    platform = ZERO_PLATFORM.model_copy(update={"nat_gateways": platform_usd})
+    return FleetSpec(
         plan_name="eu-chat-assistant", plan_file="examples/eu-chat-assistant.yaml", workload="chat",
-        month="2027-01", allowed_regions=ALLOWED, model="llama-3.1-70b",
-        hf_model_id="meta-llama/Llama-3.1-70B-Instruct", precision="fp8", tp=2, max_model_len=16384,
-        fleet=lines, compute_usd_month=sum(line.usd for line in lines), weights_gib=66.0)
+        month="2027-01", environment=environment, region="eu-north-1", allowed_regions=list(ALLOWED),
+        server=ServerSpec(engine="vllm", model="llama-3.1-70b", hf_model_id="meta-llama/Llama-3.1-70B-Instruct",
+                          precision="fp8", kv_precision="fp8", tp=2, max_model_len=16384),
+        replica_requests_per_s=1.5, headroom=0.2, redundancy_floor=2 if environment == "prod" else 0,
+        groups=groups,
+        network=NetworkSpec(fleet_zones=zones, private_subnets=max(zones, 2), nat_gateways=nats,
+                            interface_endpoints=["ssm", "ssmmessages", "ec2messages"],
+                            flow_log_retention_days=retention, deletion_protection=environment == "prod",
+                            health_alarms=2),
+        root_volume=RootVolumeSpec(gib=232, iops=6000, throughput_mibps=1000),
+        compute_usd_month=compute, platform_usd=platform, budget_usd_month=compute + platform.total, notes=[])
 
 
-# Hand-made fleets (prices invented, arithmetic written out in the tests).
-FIXTURE_FLEETS: dict[str, StackFleet] = {
-    # prod: 2 reserved (base), 1 on-demand and 2 spot above the base; two equivalent types.
-    "prod": _fleet((
-        _line("g6e.12xlarge", "reserved_1y", 2, 4, 7.00, 730),
-        _line("g6e.24xlarge", "on_demand", 1, 2, 13.50, 300),
-        _line("g6e.12xlarge", "spot", 2, 4, 4.20, 200),
-    )),
-    # staging: like prod, smaller: one on-demand and one spot instance.
-    "staging": _fleet((
-        _line("g6e.12xlarge", "on_demand", 1, 2, 10.00, 730),
-        _line("g6e.24xlarge", "spot", 1, 2, 5.00, 730),
-    )),
-    # dev: the smallest fleet that serves: one replica on one spot instance.
-    "dev": _fleet((
-        _line("g6e.12xlarge", "spot", 1, 1, 4.20, 730),
-    )),
+# Hand-made specs (prices invented, arithmetic written out in the tests).
+_PROD_OD = [2] * 8 + [3] * 10 + [2] * 6  # 2 reserved all day + 1 on-demand 08:00-18:00 UTC
+_PROD_SPOT = [0] * 10 + [2] * 6 + [0] * 8  # 2 spot 10:00-16:00 UTC
+FIXTURE_SPECS: dict[str, FleetSpec] = {
+    "prod": _spec("prod", [
+        _group("on-demand", _PROD_OD, 2, [_line("reserved_1y", 2, 7.00, 730), _line("on_demand", 1, 13.50, 10 * 730 / 24)],
+               target=60.0),
+        _group("spot", _PROD_SPOT, 0, [_line("spot", 2, 4.20, 6 * 730 / 24)], target=60.0),
+    ], zones=2, nats=2, retention=365, platform_usd=250.0),
+    "staging": _spec("staging", [_group("spot", [2] * 24, 0, [_line("spot", 2, 5.00, 730)], target=None)],
+                     zones=2, nats=2, retention=90, platform_usd=200.0),
+    "dev": _spec("dev", [_group("spot", [1] * 24, 0, [_line("spot", 1, 4.20, 730)], target=None)],
+                 zones=1, nats=1, retention=30, platform_usd=100.0),
 }
 
 
@@ -87,15 +111,16 @@ def _as_pulumi_config(values: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def expected_fleet(stack: str, config: dict[str, Any] | None = None) -> StackFleet:
-    """The fleet the planner gives this stack: what the recorded resources must match."""
+def expected_spec(stack: str, config: dict[str, Any] | None = None) -> FleetSpec:
+    """The spec the planner gives this stack: what the recorded resources must match."""
     if not USE_REAL_PLANNER:
-        return FIXTURE_FLEETS[stack]
-    from planner.provision import stack_fleet
+        return FIXTURE_SPECS[stack]
+    from planner.provision import load_spec
 
     config = config or stack_config(stack)
-    return stack_fleet(str(REPO_ROOT / config[f"{PROJECT}:plan"]), config[f"{PROJECT}:workload"],
-                       config.get(f"{PROJECT}:month") or None, stack, region=config["aws:region"])
+    return load_spec(str(REPO_ROOT / config[f"{PROJECT}:plan"]), config[f"{PROJECT}:workload"],
+                     config.get(f"{PROJECT}:month") or None, config.get(f"{PROJECT}:environment") or stack,
+                     region=config["aws:region"])
 
 
 @dataclass
@@ -149,7 +174,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
 class StackRun:
     stack: str
     config: dict[str, Any]
-    fleet: StackFleet
+    spec: FleetSpec
     resources: list[Recorded]
     outputs: dict[str, Any]
     calls: list[tuple[str, dict]] = field(default_factory=list)
@@ -186,10 +211,10 @@ class StackRun:
 
 
 def run_stack(stack: str, overrides: dict[str, Any] | None = None,
-              fleet: StackFleet | None = None, recorded: list | None = None) -> StackRun:
+              spec: FleetSpec | None = None, recorded: list | None = None) -> StackRun:
     """Run stacks.program.run() for `stack` under mocks; return the recorded resources.
 
-    `fleet` replaces the planner's answer; otherwise the fixture or the real
+    `spec` replaces the planner's answer; otherwise the fixture or the real
     planner answers, per USE_REAL_PLANNER. Exceptions from the program propagate.
     """
     import stacks.config
@@ -206,7 +231,7 @@ def run_stack(stack: str, overrides: dict[str, Any] | None = None,
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(_as_pulumi_config(config))
 
-    answer = fleet if fleet is not None else (None if USE_REAL_PLANNER else FIXTURE_FLEETS.get(stack))
+    answer = spec if spec is not None else (None if USE_REAL_PLANNER else FIXTURE_SPECS.get(stack))
     restore = None
     if answer is not None:
         original = stacks.config.plan_fleet
@@ -232,5 +257,5 @@ def run_stack(stack: str, overrides: dict[str, Any] | None = None,
         by_name[(typ_chain.split("$")[-1], name)] = urn
     for r in mocks.resources:
         r.urn = by_name.get((r.type, r.name), "")
-    used = fleet if fleet is not None else expected_fleet(stack, config)
+    used = spec if spec is not None else expected_spec(stack, config)
     return StackRun(stack, config, used, mocks.resources, outputs, mocks.calls)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import random
@@ -12,22 +13,36 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from planner import fleet, perf
+from planner import fleet, forecast, inputs, perf
 from planner.errors import UserError
 from planner.plan import load, parse
+from pricing.snapshot import Offer, PriceTable
 
 ROOT = Path(__file__).resolve().parents[1]
-HEADER = ("instance_type,region,gpu_model,gpu_count,gpu_memory_gib_per_gpu,vcpus,memory_gib,"
-          "on_demand_usd_per_hour,spot_min_usd_per_hour,spot_max_usd_per_hour,"
-          "reserved_1y_no_upfront_usd_per_hour,reserved_3y_no_upfront_usd_per_hour,source,source_date\n")
 
 
-def write_snapshot(path: Path, rows: list[str]) -> Path:
-    path.write_text(HEADER + "".join(r + ",test row,2026-07\n" for r in rows))
-    return path
+def size(plan, table: PriceTable | None = None) -> fleet.FleetPlan:
+    """The plan's fleet: with `table`, priced from that in-memory table; else from the shipped inputs."""
+    loaded = inputs.load(plan)
+    if table is not None:
+        loaded = dataclasses.replace(loaded, price_table=table)
+    return forecast.size(plan, loaded)
 
 
-def plan_dict(snapshot: Path | None = None, **over) -> dict:
+def offer(instance_type: str, gpu: str, gpus: int, od: float, spot_min: float | None = None,
+          spot_max: float | None = None, region: str = "us-east-1") -> Offer:
+    return Offer(region=region, instance_type=instance_type, gpu=gpu, gpu_count=gpus, gpu_memory_gib=80.0, vcpus=4,
+                 memory_gib=32.0, on_demand_usd_per_hour=od, spot_min_usd_per_hour=spot_min,
+                 spot_max_usd_per_hour=spot_max, reserved_1y_usd_per_hour=None, reserved_3y_usd_per_hour=None,
+                 source="test row", date="2026-07")
+
+
+def table_of(*offers: Offer) -> PriceTable:
+    """A price table built in memory: the tests hand the fleet exactly these rows."""
+    return PriceTable(offers=tuple(offers), path="<in memory>", source="test row", date="2026-07")
+
+
+def plan_dict(**over) -> dict:
     d = {
         "name": "t", "start": "2027-01", "horizon_months": 3,
         "constraints": {"regions": ["us-east-1"], "gpus": ["H100"], "purchase": ["on_demand"],
@@ -39,8 +54,6 @@ def plan_dict(snapshot: Path | None = None, **over) -> dict:
                        "compare_with": ["openai/gpt-4o-mini"]}],
         "costs": {"uncertainty_buffer": 0.0},
     }
-    if snapshot is not None:
-        d["pricing"] = {"snapshot": str(snapshot)}
     for key, value in over.items():
         d[key] = value
     return d
@@ -59,7 +72,7 @@ def brute_force(need, floor, weights, usd, share, overhead):
         cost = 0.0
         active = [0] * M
         for k, opt in enumerate(options):
-            term = fleet.TERMS_MONTHS[opt]
+            term = fleet.TERM_MONTHS[opt]
             for s in range(M):
                 b = buys[k * M + s]
                 cost += b * usd[opt] * fleet.HOURS_PER_MONTH * min(term, M - s)
@@ -114,11 +127,11 @@ def test_fleet_matches_brute_force_small_cases(seed):
     assert sol.cost_usd == pytest.approx(expected, rel=1e-9, abs=1e-6), (need, floor, weights, usd, share, overhead)
 
 
-def test_fleet_flat_demand_on_demand_by_hand(tmp_path):
+def test_fleet_flat_demand_on_demand_by_hand():
     """One instance type, on-demand only, flat traffic: instances = ceil(peak × 1.2 / capacity)."""
-    snap = write_snapshot(tmp_path / "s.csv", ["p5.48xlarge,us-east-1,H100,8,80,192,2048,55.04,,,,"])
-    plan = parse(plan_dict(snap), file=str(tmp_path / "plan.yaml"))
-    fp = fleet.build(plan)
+    table = table_of(offer("p5.48xlarge", "H100", 8, 55.04))
+    plan = parse(plan_dict())
+    fp = size(plan, table)
     wf = fp.workload("chat")
     c = wf.candidate
     assert c.instance_type == "p5.48xlarge"
@@ -129,18 +142,19 @@ def test_fleet_flat_demand_on_demand_by_hand(tmp_path):
     count = math.ceil(peak / per_instance)
     (line,) = wf.months[0].lines
     assert (line.purchase, line.count, line.hours) == ("on_demand", count, 730)
+    hourly = wf.months[0].hourly["us-east-1"]
+    assert (hourly.committed, set(hourly.on_demand), set(hourly.spot)) == (0, {count}, {0})
     assert line.usd == pytest.approx(count * 55.04 * 730)
     assert wf.months[0].capacity_requests_per_s >= peak
 
 
-def test_fleet_flat_demand_reserved_by_hand(tmp_path):
+def test_fleet_flat_demand_reserved_by_hand():
     """Flat load all day is worth a commitment: 1-year reserved at on-demand × (1 − 0.30)."""
-    snap = write_snapshot(tmp_path / "s.csv", ["g6e.xlarge,us-east-1,L40S,1,44.7,4,32,2.0,,,,"])
-    d = plan_dict(snap)
+    table = table_of(offer("g6e.xlarge", "L40S", 1, 2.0))
+    d = plan_dict()
     d["constraints"].update({"gpus": ["L40S"], "purchase": ["on_demand", "reserved_1y"], "min_replicas": 2})
     d["workloads"][0]["traffic"]["requests_per_day"] = 20_000
-    plan = parse(d, file=str(tmp_path / "plan.yaml"))
-    wf = fleet.build(plan).workload("chat")
+    wf = size(parse(d), table).workload("chat")
     rps = perf.capacity("llama-3.1-8b", "L40S", "fp8", 1, 1000, 200, 2000, 50).requests_per_s
     count = max(2, math.ceil(20_000 / 86400 * 1.2 / rps))
     for mf in wf.months:
@@ -151,10 +165,10 @@ def test_fleet_flat_demand_reserved_by_hand(tmp_path):
         assert line.usd == pytest.approx(count * 1.40 * 730)
 
 
-def test_fleet_peaks_go_on_demand_base_reserved(tmp_path):
+def test_fleet_peaks_go_on_demand_base_reserved():
     """A day with a 4-hour peak: the base is committed, the peak runs on demand for its hours only."""
-    snap = write_snapshot(tmp_path / "s.csv", ["g6e.xlarge,us-east-1,L40S,1,44.7,4,32,2.0,,,,"])
-    d = plan_dict(snap)
+    table = table_of(offer("g6e.xlarge", "L40S", 1, 2.0))
+    d = plan_dict()
     d["constraints"].update({"gpus": ["L40S"], "purchase": ["on_demand", "reserved_1y"], "headroom": 0.0})
     rps = perf.capacity("llama-3.1-8b", "L40S", "fp8", 1, 1000, 200, 2000, 50).requests_per_s
     # base load = 2 instances' worth; 4 peak hours at 5 instances' worth
@@ -163,24 +177,26 @@ def test_fleet_peaks_go_on_demand_base_reserved(tmp_path):
     mean_rps = 2 * rps / 2.0 * mean_weight * 0.999  # so that weight 2 needs exactly 2 instances
     d["workloads"][0]["traffic"].update({"requests_per_day": mean_rps * 86400, "peak_to_average": None,
                                          "hourly_profile": profile})
-    plan = parse(d, file=str(tmp_path / "plan.yaml"))
-    mf = fleet.build(plan).workload("chat").months[0]
+    mf = size(parse(d), table).workload("chat").months[0]
     lines = {line.purchase: line for line in mf.lines}
     # reserved for the base: 2 × 1.40 × 730; on demand: 3 instances × 4 h × 30.4167 days at 2.00
     assert lines["reserved_1y"].count == 2
     assert lines["on_demand"].count == 3
     assert lines["on_demand"].hours == pytest.approx(4 * 730 / 24)
     assert mf.compute_usd == pytest.approx(2 * 1.40 * 730 + 3 * 2.0 * 4 * 730 / 24)
+    # the same day, hour by hour (UTC): the 3 on-demand instances run in the last four hours only
+    hourly = mf.hourly["us-east-1"]
+    assert hourly.committed == 2 and hourly.on_demand == (0,) * 20 + (3,) * 4
+    assert hourly.by_capacity() == {"on_demand": (2,) * 20 + (5,) * 4}
 
 
-def test_fleet_spot_never_carries_the_floor(tmp_path):
-    snap = write_snapshot(tmp_path / "s.csv", ["g6e.xlarge,us-east-1,L40S,1,44.7,4,32,2.0,0.5,0.6,,"])
-    d = plan_dict(snap)
+def test_fleet_spot_never_carries_the_floor():
+    table = table_of(offer("g6e.xlarge", "L40S", 1, 2.0, 0.5, 0.6))
+    d = plan_dict()
     d["constraints"].update({"gpus": ["L40S"], "purchase": ["on_demand", "spot"], "min_replicas": 2,
                              "max_spot_share": 1.0})
     d["workloads"][0]["traffic"]["requests_per_day"] = 1000
-    plan = parse(d, file=str(tmp_path / "plan.yaml"))
-    for mf in fleet.build(plan).workload("chat").months:
+    for mf in size(parse(d), table).workload("chat").months:
         non_spot = sum(line.count for line in mf.lines if line.purchase != "spot")
         assert non_spot >= 2
 
@@ -203,7 +219,7 @@ def test_fleet_unservable_plan_says_why(tmp_path, capsys):
 # --- properties on the real snapshot -------------------------------------------------------------
 
 def _cost(plan) -> tuple[float, int]:
-    fp = fleet.build(plan)
+    fp = size(plan)
     cost = sum(mf.compute_usd for wf in fp.workloads for mf in wf.months)
     peak = max(mf.instances_peak * wf.candidate.gpus_per_instance for wf in fp.workloads for mf in wf.months)
     return cost, peak
@@ -234,15 +250,12 @@ def test_fleet_more_traffic_never_costs_less(rpd, more):
 
 @PROPERTY
 @given(rpd=st.floats(1e4, 5e6), more=st.floats(1.0, 3.0))
-def test_fleet_more_traffic_never_shrinks_the_fleet(tmp_path_factory, rpd, more):
+def test_fleet_more_traffic_never_shrinks_the_fleet(rpd, more):
     # with one instance type on offer, fleet size is its instance count, month by month
-    snap = write_snapshot(tmp_path_factory.mktemp("snap") / "s.csv",
-                          ["g6e.xlarge,us-east-1,L40S,1,44.7,4,32,2.0,0.7,0.9,,"])
+    table = table_of(offer("g6e.xlarge", "L40S", 1, 2.0, 0.7, 0.9))
 
     def counts(r):
-        d = _real_plan(r, regions=("us-east-1",))
-        d["pricing"] = {"snapshot": str(snap)}
-        fp = fleet.build(parse(d))
+        fp = size(parse(_real_plan(r, regions=("us-east-1",))), table)
         return [mf.instances_peak for mf in fp.workloads[0].months]
 
     assert all(h >= lo for h, lo in zip(counts(rpd * more), counts(rpd)))
@@ -269,7 +282,7 @@ def test_fleet_removing_a_region_never_costs_less(rpd):
 @given(rpd=st.floats(1e3, 1e7), headroom=st.floats(0.0, 0.5))
 def test_fleet_meets_peak_demand_with_headroom(rpd, headroom):
     plan = parse(_real_plan(rpd, headroom=headroom))
-    fp = fleet.build(plan)
+    fp = size(plan)
     for wf in fp.workloads:
         c = wf.candidate
         replica = perf.capacity("llama-3.1-8b", c.gpu, "fp8", c.tp, 1000, 200, 2000, 50)
@@ -281,12 +294,12 @@ def test_fleet_meets_peak_demand_with_headroom(rpd, headroom):
 def test_fleet_examples_size_quickly():
     """Not a timing assertion (see bench/fleet_bench.py): the examples size without error."""
     for name in ("eu-chat-assistant", "us-batch-summariser", "internal-tool"):
-        fp = fleet.build(load(ROOT / "examples" / f"{name}.yaml"))
+        fp = size(load(ROOT / "examples" / f"{name}.yaml"))
         assert all(mf.lines for wf in fp.workloads for mf in wf.months)
 
 
-def test_fleet_rejects_unreachable_slo(tmp_path):
+def test_fleet_rejects_unreachable_slo():
     d = plan_dict()
     d["workloads"][0]["slo"] = {"ttft_ms": 1, "tpot_ms": 1}
     with pytest.raises(UserError, match="cannot be served"):
-        fleet.build(parse(d))
+        size(parse(d))

@@ -59,15 +59,9 @@ def test_quotas_compare_flags_each_shortfall_with_need_and_limit():
                                    "eu-north-1": {"on_demand_g": 96}}) == []
 
 
-_REGIONS = tuple(boto3.session.Session().get_available_regions("ec2"))
-
-
 class StubSession:
     def __init__(self, clients, credentials=True):
         self.clients, self.credentials = clients, credentials
-
-    def get_available_regions(self, service):  # a forecast.json's plan names regions botocore knows
-        return _REGIONS
 
     def get_credentials(self):
         return object() if self.credentials else None
@@ -102,32 +96,22 @@ def test_quotas_offline_note_says_not_checked():
     assert "not checked" in quotas.NOT_CHECKED
 
 
-def test_quotas_cli_compares_forecast_fleet_and_exits_1_on_shortfall(tmp_path, monkeypatch, capsys):
-    from planner.cli import run
-
-    client = boto3.client("service-quotas", region_name="eu-north-1")
-    stub = Stubber(client)
-    for code, value in (("L-417A185B", 192.0), ("L-DB2E81BA", 64.0), ("L-7212CCBC", 0.0), ("L-3819A6DF", 8.0)):
-        stub.add_response("get_service_quota", {"Quota": {"Value": value}}, {"ServiceCode": "ec2", "QuotaCode": code})
-    monkeypatch.setattr(boto3.session, "Session",
-                        lambda: StubSession({("service-quotas", "eu-north-1"): client}))
+def test_quotas_cli_compares_forecast_fleet_and_exits_1_on_shortfall(monkeypatch, capsys):
     from pathlib import Path
 
-    from planner.forecast import serialize
-    from pricing.terms import Purchase
+    from planner.cli import run
 
-    # the small fixture forecast with its first month's fleet replaced by 2 reserved p5.48xlarge
-    f = serialize.load(Path(__file__).parent / "fixtures" / "forecast_small.json")
-    m = f.months[0]
-    w = m.workloads[0]
-    line = w.fleet[0].model_copy(update={"region": "eu-north-1", "instance_type": "p5.48xlarge", "gpu": "H100",
-                                         "gpus_per_instance": 8, "count": 2, "purchase": Purchase.RESERVED_1Y})
-    months = [m.model_copy(update={"workloads": [w.model_copy(update={"fleet": [line]})]}), *f.months[1:]]
-    forecast = tmp_path / "forecast.json"
-    forecast.write_text(serialize.to_json(f.model_copy(update={"months": months})))
+    # tests/fixtures/forecast_small.json: at its busiest month 5 × g6e.xlarge (4 vCPUs) on demand in eu-central-1
+    forecast = Path(__file__).parent / "fixtures" / "forecast_small.json"
+    client = boto3.client("service-quotas", region_name="eu-central-1")
+    stub = Stubber(client)
+    for code, value in (("L-417A185B", 192.0), ("L-DB2E81BA", 16.0), ("L-7212CCBC", 0.0), ("L-3819A6DF", 8.0)):
+        stub.add_response("get_service_quota", {"Quota": {"Value": value}}, {"ServiceCode": "ec2", "QuotaCode": code})
+    monkeypatch.setattr(boto3.session, "Session",
+                        lambda: StubSession({("service-quotas", "eu-central-1"): client}))
     with stub:
-        code = run(["quotas", "--regions", "eu-north-1", "--forecast", str(forecast), "--month", "2027-01"])
+        code = run(["quotas", "--regions", "eu-central-1", "--forecast", str(forecast)])
     captured = capsys.readouterr()
     assert code == 1
-    assert "L-417A185B" in captured.out and "fleet needs 384" in captured.out  # 2 × 192 vCPUs
-    assert "is 192 vCPUs but the fleet needs 384" in captured.err
+    assert "L-DB2E81BA" in captured.out and "fleet needs 20" in captured.out  # 5 × 4 vCPUs
+    assert "is 16 vCPUs but the fleet needs 20" in captured.err

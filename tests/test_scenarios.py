@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 
 from planner import scenarios
+from planner.forecast.model import (BreakEven, Forecast, PeriodTotals, Recommendation, SelfHostedUsd, Totals)
 from planner.plan import parse
 
 ROOT = Path(__file__).resolve().parents[1]
+MODEL = "openai/gpt-4o"
 
 
 def plan_dict(**traffic) -> dict:
@@ -25,29 +26,38 @@ def plan_dict(**traffic) -> dict:
     }
 
 
+def tiny_forecast(plan, api: float, self_hosted: float, break_even_month: str | None) -> Forecast:
+    """A valid Forecast carrying only what scenarios read: horizon totals and break-even."""
+    cats = SelfHostedUsd(compute=self_hosted, platform=0, people=0, data_eval=0, compliance=0, retraining=0,
+                         buffer=0, total=self_hosted)
+    period = PeriodTotals(months=len(plan.months()), api_usd={MODEL: api}, api_path_usd={MODEL: api},
+                          self_hosted_usd=self_hosted, self_hosted_by_category_usd=cats, unused_committed_usd=0)
+    rec = Recommendation(decision="api", workloads=[], triggers=[], horizon_total_usd=api, all_api_horizon_usd=api)
+    be = BreakEven(month=break_even_month, crossing="none", crossing_month=None, monthly_requests=None)
+    return Forecast(plan=plan, hours_per_month=730, price_sources=[], assumptions=[], fleet_choice=[], months=[],
+                    totals=Totals(first_12_months=period, horizon=period), break_even={MODEL: be},
+                    recommendation=rec, quota_needs_vcpus={}, warnings=[])
+
+
 def fake_build(seen: list):
     """A forecast whose numbers follow the plan in a way we can compute by hand:
     requests/month = requests_per_day × 30 × (1 + growth)^k; API = $10 per million tokens;
     self-hosted = ($2,000 × GPU price multiplier + $0.001 per request) × (1 + buffer).
     Break-even = first month where cumulative self-hosted <= cumulative API."""
 
-    def build(plan) -> dict:
+    def build(plan) -> Forecast:
         seen.append(plan)
         w = plan.workloads[0]
         t = w.traffic
-        months, cum_sh, cum_api, be = [], 0.0, 0.0, None
+        cum_sh, cum_api, be = 0.0, 0.0, None
         for k, month in enumerate(plan.months()):
             req = t.requests_per_day * 30 * (1 + t.monthly_growth) ** k
             api = req * (t.input_tokens + t.output_tokens) * 10e-6
             sh = (2000 * plan.pricing.compute_price_multiplier + 0.001 * req) * (1 + plan.costs.uncertainty_buffer)
             cum_sh, cum_api = cum_sh + sh, cum_api + api
             if be is None and cum_sh <= cum_api:
-                be = {"month": month, "monthly_requests": req}
-            months.append({"month": month, "api": api, "sh": sh})
-        return {"totals": {"first_12_months": {"api_usd": {"openai/gpt-4o": cum_api}, "self_hosted_usd": cum_sh},
-                           "horizon": {"api_usd": {"openai/gpt-4o": cum_api}, "self_hosted_usd": cum_sh}},
-                "break_even": {"openai/gpt-4o": be or {"month": None, "monthly_requests": None}},
-                "spot": plan.pricing.spot_price_multiplier}
+                be = month
+        return tiny_forecast(plan, cum_api, cum_sh, be)
 
     return build
 
@@ -55,19 +65,19 @@ def fake_build(seen: list):
 def test_scenarios_low_base_high_move_traffic_growth_and_spot_together():
     plan = parse(plan_dict())
     seen: list = []
-    out = scenarios.run(plan, fake_build(seen))
-    by = {s["name"]: s for s in out["scenarios"]}
+    runs, _ = scenarios.run(plan, fake_build(seen))
+    by = {s.name: s for s in runs}
     assert list(by) == ["low", "base", "high"]
-    assert by["low"]["traffic_multiplier"] == 0.7 and by["high"]["traffic_multiplier"] == 1.5
-    assert by["low"]["growth"] == {"chat": pytest.approx(0.05)} and by["high"]["growth"] == {"chat": pytest.approx(0.15)}
-    assert by["base"]["growth"] == {"chat": 0.1}
-    assert by["low"]["spot_price_multiplier"] == 0.8 and by["high"]["spot_price_multiplier"] == 1.5
+    assert by["low"].traffic_multiplier == 0.7 and by["high"].traffic_multiplier == 1.5
+    assert by["low"].growth == {"chat": pytest.approx(0.05)} and by["high"].growth == {"chat": pytest.approx(0.15)}
+    assert by["base"].growth == {"chat": 0.1}
+    assert by["low"].spot_price_multiplier == 0.8 and by["high"].spot_price_multiplier == 1.5
     # low traffic: 10,000 × 0.7 × 30 = 210,000 requests in the first month, 1,250 tokens each at $10/M
     low_plan = next(p for p in seen if p.workloads[0].traffic.requests_per_day == pytest.approx(7000))
     assert low_plan.workloads[0].traffic.monthly_growth == pytest.approx(0.05)
     assert low_plan.pricing.spot_price_multiplier == 0.8
     api_low = sum(210_000 * 1.05 ** k * 1250 * 10e-6 for k in range(6))
-    assert by["low"]["totals"]["horizon"]["api_usd"]["openai/gpt-4o"] == pytest.approx(api_low)
+    assert by["low"].totals.horizon.api_usd["openai/gpt-4o"] == pytest.approx(api_low)
     # the input plan is untouched
     assert plan.workloads[0].traffic.requests_per_day == 10000 and plan.pricing.spot_price_multiplier == 1.0
     # 1 base + 2 scenarios + 10 sensitivity builds; the buffer/tokens/gpu variants are all distinct
@@ -77,18 +87,18 @@ def test_scenarios_low_base_high_move_traffic_growth_and_spot_together():
 def test_scenarios_sensitivity_one_at_a_time():
     plan = parse(plan_dict())
     seen: list = []
-    out = scenarios.run(plan, fake_build(seen))
-    sens = {s["parameter"]: s for s in out["sensitivity"]}
+    _, sensitivity = scenarios.run(plan, fake_build(seen))
+    sens = {s.parameter: s for s in sensitivity}
     assert list(sens) == ["traffic", "input_tokens", "output_tokens", "gpu_prices", "uncertainty_buffer"]
-    assert (sens["uncertainty_buffer"]["low_value"], sens["uncertainty_buffer"]["high_value"]) == pytest.approx((0.15, 0.45))
-    assert (sens["gpu_prices"]["low_value"], sens["gpu_prices"]["high_value"]) == (0.8, 1.2)
+    assert (sens["uncertainty_buffer"].low_value, sens["uncertainty_buffer"].high_value) == pytest.approx((0.15, 0.45))
+    assert (sens["gpu_prices"].low_value, sens["gpu_prices"].high_value) == (0.8, 1.2)
     for s in sens.values():
-        assert s["model"] == "openai/gpt-4o"
+        assert s.model == "openai/gpt-4o"
     # more traffic or tokens -> more savings; dearer GPUs or a bigger buffer -> less
     for p in ("traffic", "input_tokens", "output_tokens"):
-        assert sens[p]["horizon_savings_high_usd"] > sens[p]["horizon_savings_base_usd"] > sens[p]["horizon_savings_low_usd"]
+        assert sens[p].horizon_savings_high_usd > sens[p].horizon_savings_base_usd > sens[p].horizon_savings_low_usd
     for p in ("gpu_prices", "uncertainty_buffer"):
-        assert sens[p]["horizon_savings_high_usd"] < sens[p]["horizon_savings_base_usd"] < sens[p]["horizon_savings_low_usd"]
+        assert sens[p].horizon_savings_high_usd < sens[p].horizon_savings_base_usd < sens[p].horizon_savings_low_usd
     # each sensitivity build changes one field only
     base = plan.model_dump()
     changed = []
@@ -103,7 +113,7 @@ def test_scenarios_sensitivity_one_at_a_time():
         [["compute_price_multiplier"]] * 2 + [["uncertainty_buffer"]] * 2
     # break-even by hand for the base: month k costs (2,000 + 0.001 × r_k) × 1.3 self-hosted vs r_k × 0.0125 API,
     # r_k = 300,000 × 1.1^k: API 3,750 / 4,125 / 4,537.5; self-hosted 2,990 / 3,029 / 3,072 -> month 1
-    assert sens["traffic"]["break_even_base"] == "2027-01"
+    assert sens["traffic"].break_even_base == "2027-01"
 
 
 def test_scenarios_plan_ranges_and_base_reuse():
@@ -115,12 +125,12 @@ def test_scenarios_plan_ranges_and_base_reuse():
     build = fake_build(seen)
     base = build(plan)
     seen.clear()
-    out = scenarios.run(plan, build, base=base)
+    runs, _ = scenarios.run(plan, build, base=base)
     assert len(seen) == 12  # the base is not built again
-    by = {s["name"]: s for s in out["scenarios"]}
-    assert by["low"]["growth"] == {"chat": 0.0} and by["high"]["growth"] == {"chat": 0.2}
-    assert by["high"]["traffic_multiplier"] == 2.0 and by["high"]["spot_price_multiplier"] == 1.1
-    assert by["base"]["totals"] is base["totals"] or by["base"]["totals"] == base["totals"]
+    by = {s.name: s for s in runs}
+    assert by["low"].growth == {"chat": 0.0} and by["high"].growth == {"chat": 0.2}
+    assert by["high"].traffic_multiplier == 2.0 and by["high"].spot_price_multiplier == 1.1
+    assert by["base"].totals == base.totals
 
 
 def test_scenarios_series_traffic_scales_every_month_and_keeps_its_shape():
@@ -132,28 +142,19 @@ def test_scenarios_series_traffic_scales_every_month_and_keeps_its_shape():
     plan = parse(d)
     v = scenarios.scale_traffic(plan, 1.5)
     assert v.workloads[0].traffic.requests_per_day_by_month == {"2027-01": 1500, "2027-06": 6000}
-    assert scenarios._growth(plan, "high", scenarios._settings(plan)) == {"chat": None}
+    assert scenarios.growth_of(plan, "high") == {"chat": None}
 
 
-def test_scenarios_without_self_hosted_side_skip_sensitivity():
-    plan = parse(plan_dict())
-    calls = []
-
-    def api_only(p):
-        calls.append(p)
-        return {"totals": {"horizon": {"api_usd": {"openai/gpt-4o": 1.0}}}}
-
-    out = scenarios.run(plan, api_only)
-    assert [s["name"] for s in out["scenarios"]] == ["low", "base", "high"]
-    assert out["sensitivity"] == [] and len(calls) == 3
-
-
-def test_scenarios_with_the_real_forecast_are_fast():
-    from planner import forecast
+def test_scenarios_with_the_real_forecast():
+    """Scenarios over the real forecast: low costs less than base, base less than high; each
+    scenario carries its own fleet."""
+    from planner import forecast, inputs
 
     plan = parse(plan_dict())
-    t0 = time.perf_counter()
-    out = scenarios.run(plan, forecast.build)
-    elapsed = time.perf_counter() - t0
-    assert [s["name"] for s in out["scenarios"]] == ["low", "base", "high"]
-    assert elapsed < 30, f"scenarios took {elapsed:.1f} s"
+    loaded = inputs.load(plan)
+    runs, sensitivity = scenarios.run(plan, lambda p: forecast.build(p, loaded))
+    assert [s.name for s in runs] == ["low", "base", "high"]
+    low, base, high = (s.totals.horizon.api_usd[MODEL] for s in runs)
+    assert low < base < high
+    assert all(s.fleet_choice and s.fleet_choice[0].workload == "chat" for s in runs)
+    assert len(sensitivity) == 5

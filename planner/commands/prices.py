@@ -60,38 +60,21 @@ def _split(values: list[str] | None) -> list[str]:
     return [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
 
 
-def snapshot_path(plan) -> Path | None:
-    """The plan's price snapshot: relative to the plan file's folder, or absolute; None = shipped."""
-    if not plan.pricing.snapshot:
-        return None
-    path = Path(plan.pricing.snapshot).expanduser()
-    if not path.is_absolute() and plan.file:
-        path = Path(plan.file).parent / path
-    return path
-
-
 def plan_prices(plan_file: str | Path, *, today: dt.date | None = None) -> PricesResult:
     """Load the plan and the snapshot it names; list every offer its regions and GPUs allow."""
     import pricing
     from planner import plan as plan_module
-    from pricing import snapshot
+    from planner.fleet import reserved_discounts
+    from planner.inputs import load_snapshot
     from pricing.availability import check_plan_regions
+    from pricing.snapshot import staleness_warning
 
     plan = plan_module.load(plan_file)
     file = plan.file or str(plan_file)
-    snap = snapshot_path(plan)
-    try:
-        table = snapshot.load(snap)
-    except UserError as exc:
-        if snap is not None and not snap.exists():
-            raise UserError(f"price snapshot {snap} not found", file=file, field="pricing.snapshot") from None
-        raise exc
+    table = load_snapshot(plan)
     c = plan.constraints
     check_plan_regions(table, c.regions, c.gpus, file=file)
-    d1 = plan.pricing.reserved_1y_discount
-    d3 = plan.pricing.reserved_3y_discount
-    d1 = pricing.DEFAULT_RESERVED_1Y_DISCOUNT if d1 is None else d1
-    d3 = pricing.DEFAULT_RESERVED_3Y_DISCOUNT if d3 is None else d3
+    d1, d3 = reserved_discounts(plan)
     rows = []
     for priced in pricing.offers_for(table, c.regions, c.gpus, reserved_1y_discount=d1,
                                      reserved_3y_discount=d3):
@@ -103,7 +86,7 @@ def plan_prices(plan_file: str | Path, *, today: dt.date | None = None) -> Price
     rows.sort(key=lambda r: (r["region"], r["on_demand_usd_per_hour"] is None,
                              r["on_demand_usd_per_hour"] or 0.0, r["instance_type"]))
     warnings = []
-    stale = snapshot.staleness_warning(table, today or dt.date.today())
+    stale = staleness_warning(table, today or dt.date.today())
     if stale:
         warnings.append(stale)
     if any(r["reserved_1y_is_assumption"] or r["reserved_3y_is_assumption"] for r in rows):

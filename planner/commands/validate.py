@@ -32,12 +32,14 @@ def _print(summary) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from pricing.terms import HOURS_PER_MONTH
+
     console = Console()
     plan = summary.plan
     verdict = "valid" if not summary.problems else f"{len(summary.problems)} problem(s) the forecast would reject"
     console.print(f"[bold]{plan.name}[/bold]  {plan.file}: {verdict}")
     months = plan.months()
-    console.print(f"forecast {months[0]} .. {months[-1]} ({plan.horizon_months} months, 730 h each)")
+    console.print(f"forecast {months[0]} .. {months[-1]} ({plan.horizon_months} months, {HOURS_PER_MONTH} h each)")
     c = plan.constraints
     console.print(f"regions: {', '.join(c.regions)}   GPUs: {', '.join(c.gpus) if c.gpus else 'any in the catalog'}")
     console.print(f"purchase: {', '.join(c.purchase)}   max spot share {c.max_spot_share:.0%}   "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from planner import demand as demand_mod, fleet as fleet_mod
 from planner.environments import Environment, network_shape
-from planner.fleet.model import FleetPlan, WorkloadFleet
+from planner.fleet.model import FleetPlan, HourlyInstances, MonthFleet, WorkloadFleet
 from planner.forecast import decision, provenance, tco
 from planner.forecast.bill import api_bill
 from planner.forecast.model import (CATEGORIES, FleetChoice, Forecast, MonthForecast, PeriodTotals, PlatformUsd,
@@ -23,29 +23,37 @@ def _sum_dicts(dicts) -> dict[str, float]:
     return total
 
 
-def storage_gib_per_instance(plan: Plan, workload: Workload, inputs: Inputs) -> tco.RootVolume:
+def root_volume(plan: Plan, workload: Workload, inputs: Inputs) -> tco.RootVolume:
+    """The root volume of each of the workload's instances (what the forecast costs and the stack creates)."""
     from planner import perf
 
     return tco.root_volume(plan, perf.weights_gib(workload.model, workload.precision))
+
+
+def region_platform_usd(plan: Plan, workload: Workload, mf: MonthFleet, region: str, regions: int,
+                        requests: float, inputs: Inputs, volume: tco.RootVolume,
+                        environment: Environment = Environment.PROD, instance_hours: float | None = None,
+                        hourly: HourlyInstances | None = None) -> PlatformUsd:
+    """Platform cost of one workload's stack in one region and month (`regions`: how many regions share
+    its traffic). Provisioning prices the stacks it resolves with this same function."""
+    shape = network_shape(environment, plan.constraints.availability_zones)
+    hourly = hourly if hourly is not None else mf.hourly.get(region)
+    if instance_hours is None:
+        instance_hours = sum(line.count * line.hours for line in mf.lines if line.region == region)
+    return tco.region_platform_usd(
+        shape, platform_mod.for_region(inputs.platform_prices, region), instance_hours=instance_hours,
+        launches=tco.launches_per_month(hourly) if hourly else 0.0,
+        scaling_groups=hourly.scaling_groups() if hourly else 0,
+        volume=volume, egress_gb_month=tco.egress_gb(plan, workload, requests) / regions)
 
 
 def platform_usd(plan: Plan, workload: Workload, wf: WorkloadFleet, month_index: int, requests: float,
                  inputs: Inputs, volume: tco.RootVolume) -> PlatformUsd:
     """Platform cost of one workload's production stacks (one per region it runs in) in one month."""
     mf = wf.months[month_index]
-    shape = network_shape(Environment.PROD, plan.constraints.availability_zones)
     regions = sorted(mf.hourly) or sorted({c.region for c in wf.candidates})
-    egress = tco.egress_gb(plan, workload, requests) / len(regions)
-    items = []
-    for region in regions:
-        hourly = mf.hourly.get(region)
-        items.append(tco.region_platform_usd(
-            shape, platform_mod.for_region(inputs.platform_prices, region),
-            instance_hours=sum(line.count * line.hours for line in mf.lines if line.region == region),
-            launches=tco.launches_per_month(hourly) if hourly else 0.0,
-            scaling_groups=hourly.scaling_groups() if hourly else 0,
-            volume=volume, egress_gb_month=egress))
-    return tco.sum_platform(items)
+    return tco.sum_platform([region_platform_usd(plan, workload, mf, region, len(regions), requests, inputs, volume)
+                             for region in regions])
 
 
 def fleet_choice(wf: WorkloadFleet) -> FleetChoice:
@@ -81,7 +89,7 @@ def build(plan: Plan, inputs: Inputs, *, demand=None, fleet_plan: FleetPlan | No
     months = plan.months()
     buffer = plan.costs.uncertainty_buffer
     gpu_hour_usd = fleet_plan.workloads[0].candidate.on_demand_usd_per_gpu_hour
-    volumes = {w.name: storage_gib_per_instance(plan, w, inputs) for w in plan.workloads}
+    volumes = {w.name: root_volume(plan, w, inputs) for w in plan.workloads}
     models = list(dict.fromkeys(ref for w in plan.workloads for ref in w.compare_with))
 
     months_out: list[MonthForecast] = []
