@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from planner.errors import UserError
 from planner.forecast import serialize
 from planner.forecast.model import Forecast
 from planner.report import export, view as view_mod
@@ -78,6 +79,26 @@ def write_files(contents: dict[str, str], out_dir: Path) -> list[Path]:
     return [out_dir / name for name in contents]
 
 
+def check_out_dir(out_dir: Path) -> None:
+    """Bad output folders, said in one line before anything is rendered: a file in the way, a missing
+    parent folder, a folder that cannot be written."""
+    out_dir = Path(out_dir)
+    parent = out_dir.parent if str(out_dir.parent) else Path(".")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError("is a file, not a folder: choose another --out", file=str(out_dir))
+    if not parent.is_dir():
+        raise UserError(f"the folder it goes in ({parent}) does not exist: create it first or choose another --out",
+                        file=str(out_dir))
+    target = out_dir if out_dir.exists() else parent
+    if not os.access(target, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write into {target}: permission denied", file=str(out_dir))
+
+
 def write(forecast: Forecast, out_dir: Path, *, generated_at: str) -> list[Path]:
     """Write report.md, report.html, forecast.csv and forecast.json into `out_dir` (nothing on failure)."""
-    return write_files(render_all(forecast, generated_at=generated_at), Path(out_dir))
+    check_out_dir(Path(out_dir))
+    contents = render_all(forecast, generated_at=generated_at)
+    try:
+        return write_files(contents, Path(out_dir))
+    except OSError as exc:  # e.g. the disk filled up, or the folder changed under us
+        raise UserError(f"cannot write the report: {exc.strerror or exc}", file=str(out_dir)) from None
