@@ -33,14 +33,29 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
 MAX_ERROR_CHARS = 1000  # an error is one line; a longer one is cut (the values in it are shortened already)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            text = version("llm-capacity-planner")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            text = "unknown (not installed)"
+        print(f"planner {text}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _main(debug: bool = typer.Option(False, "--debug", help="Show the traceback of an internal error.")) -> None:
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="print the version and exit"),
+          debug: bool = typer.Option(False, "--debug", help="show the traceback of an internal error")) -> None:
     """Capacity planner for self-hosted LLMs."""
 
 

@@ -100,6 +100,8 @@ def check_target(out_dir: str | os.PathLike[str], names: Iterable[str]) -> Path:
         raise _fail(out_dir, f"cannot use it as the output folder: {exc.strerror}") from None
     if not stat.S_ISDIR(mode):
         raise _fail(out_dir, f"is {_kind(mode)}, not a folder; give a folder for --out")
+    if not os.access(out, os.W_OK | os.X_OK):  # a read-only folder is the user's way of saying "keep it"
+        raise _fail(out_dir, f"cannot write into {clip(str(out))}: permission denied")
     try:
         entries = sorted(os.scandir(out), key=lambda e: e.name)
     except OSError as exc:

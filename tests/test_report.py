@@ -514,15 +514,67 @@ def test_report_reads_the_forecast_by_attribute_only():
 # --- the bundled examples, end to end ------------------------------------------------------------
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_report_of_each_example_is_self_contained_and_deterministic(example, tmp_path):
+def test_report_of_each_example_is_self_contained_and_deterministic(example, tmp_path, example_outputs):
     from planner import cli
 
-    for run in ("a", "b"):
-        assert cli.run(["forecast", str(example), "--out", str(tmp_path / run)]) == 0
-    html = (tmp_path / "a" / "report.html").read_text(encoding="utf-8")
+    first = example_outputs[example.stem]  # this session's first forecast of the example
+    assert cli.run(["forecast", str(example), "--out", str(tmp_path)]) == 0
+    html = (first / "report.html").read_text(encoding="utf-8")
     assert external_references(html) == []
     assert "<svg" in html and "@media print" in html
     for name in ("forecast.json", "forecast.csv"):
-        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
-    md = (tmp_path / "a" / "report.md").read_text(encoding="utf-8")
-    check_answer_against_json(md, json.loads((tmp_path / "a" / "forecast.json").read_text(encoding="utf-8")))
+        assert (first / name).read_bytes() == (tmp_path / name).read_bytes(), name
+    md = (first / "report.md").read_text(encoding="utf-8")
+    check_answer_against_json(md, json.loads((first / "forecast.json").read_text(encoding="utf-8")))
+
+
+# --- a bad output folder -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("case", ["file", "missing-parent"])
+def test_report_bad_out_is_one_line_and_writes_nothing(tmp_path, capsys, case):
+    from planner import cli
+
+    plan = ROOT / "tests" / "fixtures" / "small-chat" / "plan.yaml"
+    if case == "file":
+        out = tmp_path / "report.txt"
+        out.write_text("mine")
+    else:
+        out = tmp_path / "nope" / "deeper" / "out"
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    assert cli.run(["forecast", str(plan), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {out}: ") and "\n" not in err and "Traceback" not in err, err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+    if case == "file":
+        assert out.read_text() == "mine"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_report_read_only_out_is_one_line(tmp_path):
+    out = tmp_path / "ro"
+    out.mkdir()
+    out.chmod(0o555)
+    from planner.errors import UserError
+
+    try:
+        with pytest.raises(UserError, match="permission denied"):
+            report.check_out_dir(out)
+    finally:
+        out.chmod(0o755)
+
+
+def test_report_write_failure_is_a_user_error_and_leaves_the_folder(tmp_path, monkeypatch):
+    import importlib
+
+    from planner.errors import UserError
+
+    write_mod = importlib.import_module("planner.report.write")
+    out = tmp_path / "out"
+
+    def denied(*_a, **_k):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(write_mod, "write_files", denied)
+    with pytest.raises(UserError, match="cannot write the report: Permission denied"):
+        report.write(small(), out, generated_at=GENERATED_AT)
+    assert not out.exists()

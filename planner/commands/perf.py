@@ -6,6 +6,8 @@ from typing import Optional
 
 import typer
 
+from planner.commands._output import Column, Format, emit, format_option
+
 HELP = """What one replica of MODEL sustains on GPU under a latency SLO.
 
 Without --tp, every tensor-parallel degree (1, 2, 4, 8) is considered and the one with the most
@@ -34,7 +36,8 @@ def register(app: typer.Typer) -> None:
         tpot_ms: Optional[float] = typer.Option(None, "--tpot-ms", help="SLO on time per output token, ms."),
         kv_precision: Optional[str] = typer.Option(
             None, "--kv-precision", help="KV-cache precision fp16, bf16 or fp8 (default: fp8 for fp8 weights, else 16-bit)."),
-        as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object (the same as --format json)."),
+        fmt: Format = format_option(),
     ) -> None:
         import json
 
@@ -70,13 +73,13 @@ def register(app: typer.Typer) -> None:
         if chosen is None:  # nothing works: report the closest miss (the largest tp)
             chosen = _closest(considered)
 
-        if as_json:
+        if as_json or fmt is Format.json:
             obj = chosen.to_dict()
             if tp is None:
                 obj["considered"] = [c.to_dict() for c in considered]
             typer.echo(json.dumps(obj, indent=2))
         else:
-            _print_table(considered, chosen if ok else None, ttft_ms, tpot_ms)
+            _print_table(considered, chosen if ok else None, ttft_ms, tpot_ms, fmt)
             if not ok:
                 typer.echo(f"no: {chosen.reason}" if tp is not None else
                            f"no tp in 1, 2, 4, 8 works; at tp {chosen.tp}: {chosen.reason}")
@@ -89,27 +92,39 @@ def _closest(considered):
     return fitting[-1] if fitting else considered[-1]
 
 
-def _print_table(considered, chosen, ttft_ms, tpot_ms) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
+def _print_table(considered, chosen, ttft_ms, tpot_ms, fmt: Format = Format.table) -> None:
     c0 = considered[0]
     slo = ", ".join(s for s in ((f"TTFT ≤ {ttft_ms:g} ms" if ttft_ms else ""),
                                 (f"TPOT ≤ {tpot_ms:g} ms" if tpot_ms else "")) if s) or "none (maximum throughput)"
     title = (f"{c0.model} on {c0.gpu}, {c0.precision} weights / {c0.kv_precision} KV cache, "
              f"{c0.input_tokens} in / {c0.output_tokens} out tokens, SLO: {slo}")
-    table = Table(title=title, title_justify="left")
-    for col in ("tp", "fits", "meets SLO", "max batch", "KV tokens", "out tok/s", "out tok/s/GPU",
-                "req/s", "TTFT ms", "TPOT ms", "bound", "weights GiB", ""):
-        table.add_column(col, justify="left" if col in ("", "bound", "fits", "meets SLO") else "right")
-    for c in considered:
-        mark = "← chosen" if chosen is not None and c.tp == chosen.tp else ""
-        table.add_row(str(c.tp), "yes" if c.fits else "no", "yes" if c.meets_slo else "no",
-                      f"{c.max_batch}", f"{c.kv_cache_tokens:,}", f"{c.output_tokens_per_s:,.0f}",
-                      f"{c.output_tokens_per_s_per_gpu:,.0f}", f"{c.requests_per_s:,.2f}",
-                      f"{c.ttft_ms:,.0f}" if c.fits else "-", f"{c.tpot_ms:,.1f}" if c.fits else "-",
-                      c.bound if c.fits else "-", f"{c.weights_gib:,.1f}", mark)
-    Console(width=160).print(table)
+
+    def fit(text):
+        return lambda r: text(r) if r["fits"] else "-"
+
+    columns = [
+        Column("tp", "tp", numeric=True), Column("fits", "fits", text=lambda r: "yes" if r["fits"] else "no"),
+        Column("meets_slo", "meets SLO", text=lambda r: "yes" if r["meets_slo"] else "no"),
+        Column("max_batch", "max batch", numeric=True),
+        Column("kv_cache_tokens", "KV tokens", numeric=True, text=lambda r: f"{r['kv_cache_tokens']:,}"),
+        Column("output_tokens_per_s", "out tok/s", numeric=True, text=lambda r: f"{r['output_tokens_per_s']:,.0f}"),
+        Column("output_tokens_per_s_per_gpu", "out tok/s/GPU", numeric=True,
+               text=lambda r: f"{r['output_tokens_per_s_per_gpu']:,.0f}"),
+        Column("requests_per_s", "req/s", numeric=True, text=lambda r: f"{r['requests_per_s']:,.2f}"),
+        Column("ttft_ms", "TTFT ms", numeric=True, text=fit(lambda r: f"{r['ttft_ms']:,.0f}")),
+        Column("tpot_ms", "TPOT ms", numeric=True, text=fit(lambda r: f"{r['tpot_ms']:,.1f}")),
+        Column("bound", "bound", text=fit(lambda r: str(r["bound"]))),
+        Column("weights_gib", "weights GiB", numeric=True, text=lambda r: f"{r['weights_gib']:,.1f}"),
+        Column("chosen", "", text=lambda r: "← chosen" if r["chosen"] else ""),
+    ]
+    rows = [{"tp": c.tp, "fits": c.fits, "meets_slo": c.meets_slo, "max_batch": c.max_batch,
+             "kv_cache_tokens": c.kv_cache_tokens, "output_tokens_per_s": c.output_tokens_per_s,
+             "output_tokens_per_s_per_gpu": c.output_tokens_per_s_per_gpu, "requests_per_s": c.requests_per_s,
+             "ttft_ms": c.ttft_ms, "tpot_ms": c.tpot_ms, "bound": c.bound, "weights_gib": c.weights_gib,
+             "chosen": chosen is not None and c.tp == chosen.tp} for c in considered]
+    emit(columns, rows, fmt, title=title)
+    if fmt is not Format.table:
+        return
     for c in considered:
         if c.reason and len(considered) > 1:
             print(f"tp {c.tp}: {c.reason}")

@@ -16,6 +16,7 @@ from pathlib import Path
 import typer
 from typer.core import TyperGroup
 
+from planner.commands._output import Column, Format, emit, format_option
 from planner.errors import ExitCode, UserError
 
 JSON_KEYS = ("region", "instance_type", "gpu", "gpu_count", "gpu_memory_gib", "vcpus",
@@ -119,38 +120,39 @@ def _money(value: float | None) -> str:
     return "-" if value is None else f"{value:,.4f}".rstrip("0").rstrip(".") if value < 10 else f"{value:,.2f}"
 
 
-def _print_table(result: PricesResult) -> None:
-    from rich.console import Console
-    from rich.table import Table
+def _spot(row: dict) -> str:
+    if row["spot_min_usd_per_hour"] is None:
+        return "-"
+    spot_max = row["spot_max_usd_per_hour"]
+    return _money(row["spot_min_usd_per_hour"]) + "–" + ("?" if spot_max is None else _money(spot_max))
 
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=220)
-    table = Table(title=f"offers for {result.plan_file} ($/instance-hour)", title_justify="left")
-    for name, justify in (("region", "left"), ("instance type", "left"), ("GPU × count", "left"),
-                          ("on-demand", "right"), ("spot min–max", "right"), ("reserved 1y", "right"),
-                          ("reserved 3y", "right"), ("source", "left"), ("date", "left")):
-        table.add_column(name, justify=justify, no_wrap=True)
+
+def _print_table(result: PricesResult, fmt: Format = Format.table) -> None:
     sources: dict[str, str] = {}
     for row in result.rows:
-        ref = sources.setdefault(row["source"], f"[{len(sources) + 1}]")
-        spot_max = row["spot_max_usd_per_hour"]
-        spot = _money(row["spot_min_usd_per_hour"]) + "–" + ("?" if spot_max is None else _money(spot_max))
-        if row["spot_min_usd_per_hour"] is None:
-            spot = "-"
-        r1 = _money(row["reserved_1y_usd_per_hour"]) + (" *" if row["reserved_1y_is_assumption"] else "")
-        r3 = _money(row["reserved_3y_usd_per_hour"]) + (" *" if row["reserved_3y_is_assumption"] else "")
-        table.add_row(row["region"], row["instance_type"], f"{row['gpu']} × {row['gpu_count']}",
-                      _money(row["on_demand_usd_per_hour"]) + (" (skipped)" if row["skipped"] else ""),
-                      spot, r1, r3, ref, row["date"])
-    console.print(table)
-    console.print("* assumed: on-demand × (1 − discount), not an AWS rate.   spot max '?' = not in the "
-                  "snapshot (it keeps the cheapest AZ only).")
-    for text, ref in sources.items():
-        console.print(f"{ref} {text}")
-    err = Console(stderr=True)
+        sources.setdefault(row["source"], f"[{len(sources) + 1}]")
+    columns = [
+        Column("region", "region"), Column("instance_type", "instance type"),
+        Column("gpu", "GPU × count", text=lambda r: f"{r['gpu']} × {r['gpu_count']}"),
+        Column("on_demand_usd_per_hour", "on-demand", numeric=True,
+               text=lambda r: _money(r["on_demand_usd_per_hour"]) + (" (skipped)" if r["skipped"] else "")),
+        Column("spot_min_usd_per_hour", "spot min–max", numeric=True, text=_spot),
+        Column("reserved_1y_usd_per_hour", "reserved 1y", numeric=True,
+               text=lambda r: _money(r["reserved_1y_usd_per_hour"]) + (" *" if r["reserved_1y_is_assumption"] else "")),
+        Column("reserved_3y_usd_per_hour", "reserved 3y", numeric=True,
+               text=lambda r: _money(r["reserved_3y_usd_per_hour"]) + (" *" if r["reserved_3y_is_assumption"] else "")),
+        Column("source", "source", text=lambda r: sources[r["source"]]), Column("date", "date"),
+    ]
+    if fmt is Format.csv:  # the raw values, the keys of --format json
+        columns = [Column(key, key) for key in JSON_KEYS]
+    emit(columns, result.rows, fmt, title=f"offers for {result.plan_file} ($/instance-hour)")
+    if fmt is Format.table:
+        print("* assumed: on-demand × (1 − discount), not an AWS rate.   spot max '?' = not in the "
+              "snapshot (it keeps the cheapest AZ only).")
+        for text, ref in sources.items():
+            print(f"{ref} {text}")
     for warning in result.warnings:
-        err.print(f"warning: {warning}", soft_wrap=True)
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def run_refresh(regions: list[str], instance_types: list[str], *, out: Path | None, base_path: Path | None,
@@ -203,7 +205,8 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         plan: Path | None = typer.Option(None, "--plan", metavar="PLAN.yaml",
                                          help="the plan file (usually given as the first argument)"),
-        as_json: bool = typer.Option(False, "--json", help="print a JSON list instead of a table"),
+        as_json: bool = typer.Option(False, "--json", help="print a JSON list (the same as --format json)"),
+        fmt: Format = format_option(),
     ) -> None:
         """List the offers a plan's regions and GPUs allow: on-demand, spot range, reserved, source, date.
 
@@ -214,12 +217,12 @@ def register(app: typer.Typer) -> None:
         if plan is None:
             raise UserError("give a plan file (planner prices PLAN.yaml) or a subcommand (planner prices refresh)")
         result = plan_prices(plan)
-        if as_json:
+        if as_json or fmt is Format.json:
             for warning in result.warnings:
                 print(f"warning: {warning}", file=sys.stderr)
             print(json.dumps([{k: row[k] for k in JSON_KEYS} for row in result.rows], indent=2))
         else:
-            _print_table(result)
+            _print_table(result, fmt)
 
     @prices_app.command("refresh")
     def refresh_command(

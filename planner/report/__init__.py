@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from planner.report.export import to_csv
 from planner.report.view import answer_lines, warning_lines
-from planner.report.write import FILES, render_html, render_markdown, write
+from planner.report.write import FILES, check_out_dir, render_html, render_markdown, write
 
 
-__all__ = ["FILES", "answer_lines", "render_html", "render_markdown", "to_csv", "warning_lines", "write"]
+__all__ = ["FILES", "answer_lines", "check_out_dir", "render_html", "render_markdown", "to_csv", "warning_lines", "write"]

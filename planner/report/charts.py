@@ -100,11 +100,19 @@ def _legend(fig, ax, style: Style, handles=None) -> None:
     handles_labels = ax.get_legend_handles_labels() if handles is None else handles
     if not handles_labels[0]:
         return
-    fig.legend(*handles_labels, loc="outside lower center", ncols=style.legend_cols, frameon=False,
+    if style is NARROW:  # long labels wrap rather than widen the figure (and shrink its text on a phone)
+        import textwrap
+
+        handles_labels = (handles_labels[0], [textwrap.fill(label, 36, break_on_hyphens=False)
+                                              for label in handles_labels[1]])
+    cols = style.legend_cols
+    if style is WIDE and max(len(label) for label in handles_labels[1]) > 40:
+        cols = 2  # long labels in three columns would widen the figure past its width
+    fig.legend(*handles_labels, loc="outside lower center", ncols=cols, frameon=False,
                fontsize=style.font)
     if style is NARROW:  # one legend entry a line: the figure grows so the plotting area keeps its height
         width, height = style.figsize
-        fig.set_size_inches(width, height + 0.21 * len(handles_labels[0]))
+        fig.set_size_inches(width, height + 0.21 * sum(1 + label.count("\n") for label in handles_labels[1]))
 
 
 def _usd_axis(ax, axis: str = "y") -> None:
@@ -132,12 +140,14 @@ def _clip_top(base_max: float, lines: list[Line]) -> tuple[float, list[Line]]:
     return top, [line for line in lines if max(line.values) > top]
 
 
-def _annotate_clipped(ax, months: list[str], line: Line, top: float, color: str, style: Style) -> None:
-    """Where a clipped line leaves the chart: an arrow and its highest value."""
+def _annotate_clipped(ax, months: list[str], line: Line, top: float, color: str, style: Style, row: int) -> None:
+    """Where a clipped line leaves the chart: an arrow and its highest value (`row`: the how-manieth
+    clipped line, so the notes of several stack instead of overlapping)."""
     j = next(i for i, v in enumerate(line.values) if v > top)
     peak = max(line.values)
     k = line.values.index(peak)
-    ax.annotate(f"↑ {usd_short(peak)} in {months[k]}", xy=(j, top), xytext=(0, -2), textcoords="offset points",
+    ax.annotate(f"↑ {usd_short(peak)} in {months[k]}", xy=(j, top), xytext=(2, -2 - row * (style.font + 3)),
+                textcoords="offset points",
                 ha="left" if j < len(months) / 2 else "right", va="top", color=color, fontsize=style.font,
                 annotation_clip=False)
 
@@ -159,7 +169,7 @@ def cost_by_category(data: ChartData, style: Style = WIDE) -> str:
         label = line.label + (f" (off scale, up to {usd_short(max(line.values))})" if line in clipped else "")
         ax.plot(x, line.values, marker="o", markersize=3, color=color, linewidth=1.8, label=label)
         if line in clipped:
-            _annotate_clipped(ax, months, line, top, color, style)
+            _annotate_clipped(ax, months, line, top, color, style, clipped.index(line))
     ax.set_ylim(0, top)
     _month_ticks(ax, months, style)
     _usd_axis(ax)
@@ -190,7 +200,7 @@ def cumulative(data: ChartData, style: Style = WIDE) -> str:
         ax.plot(x, line.values, color=color, linewidth=1.6,
                 label=line.label + (f" (off scale, {usd_short(line.values[-1])} in all)" if clip else ""))
         if clip:
-            _annotate_clipped(ax, months, line, top, color, style)
+            _annotate_clipped(ax, months, line, top, color, style, clipped.index(line))
         month = data.break_even[raw.label]
         if month in months:
             j = months.index(month)
@@ -254,7 +264,9 @@ def tornado(data: ChartData, style: Style = WIDE) -> str:
     bars = sorted(data.tornado, key=lambda b: abs(b.high_usd - b.low_usd))
     title = "Sensitivity of horizon savings" + (f"\nvs {data.tornado_model}" if style is NARROW and data.tornado_model
                                                else f" vs {data.tornado_model}" if data.tornado_model else "")
-    fig, ax = _figure(title, "savings over the horizon, USD (API path − self-hosted)", "", style)
+    xlabel = "savings over the horizon, USD (API path − self-hosted)" if style is WIDE else \
+        "horizon savings, USD\n(API path − self-hosted)"
+    fig, ax = _figure(title, xlabel, "", style)
     ax.grid(axis="y", visible=False)
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
     h = 0.38
@@ -271,8 +283,8 @@ def tornado(data: ChartData, style: Style = WIDE) -> str:
         for value, text, dy in ((b.low_usd, b.low_label, h / 2), (b.high_usd, b.high_label, -h / 2)):
             right = value >= base
             ax.text(value + (0.01 if right else -0.01) * span, k + dy, f"{text}: {usd_short(value)}",
-                    va="center", ha="left" if right else "right", fontsize=style.font - 1)
-    margin = 0.45 * span if style is NARROW else 0.3 * span
+                    va="center", ha="left" if right else "right", fontsize=style.font - (1 if style is WIDE else 0))
+    margin = 0.9 * span if style is NARROW else 0.3 * span  # room for the value labels beside the bars
     ax.set_xlim(lo - margin, hi + margin)
     ax.set_yticks(y)
     ax.set_yticklabels([b.label for b in bars])

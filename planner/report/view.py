@@ -22,6 +22,8 @@ from planner.forecast.model import (CATEGORIES, BreakEven, CommitmentsPastHorizo
                                     UnusedCommitmentsWarning, VolumeTrigger, WorkloadDecision)
 from planner.report.format import (MISSING, millions, multiplier, num, pct, pct_whole, plain_value, usd_rate,
                                    usd_whole)
+from pricing.quotas import QUOTA_CODES, QUOTA_NAMES as QUOTA_NAME
+from pricing.snapshot import STALE_AFTER_DAYS
 
 CATEGORY_LABELS = {"compute": "Compute", "platform": "Platform", "people": "People",
                    "data_eval": "Data & eval", "compliance": "Compliance", "retraining": "Retraining",
@@ -39,11 +41,7 @@ SENSITIVITY_LABELS = {"traffic": "Traffic (requests)", "input_tokens": "Input to
                       "uncertainty_buffer": "Uncertainty buffer"}
 SHORT_SENSITIVITY_LABELS = {"traffic": "Traffic", "input_tokens": "Input tokens", "output_tokens": "Output tokens",
                             "gpu_prices": "GPU prices", "uncertainty_buffer": "Buffer"}
-QUOTA_NAMES = {"on_demand_p": "Running On-Demand P instances (L-417A185B)",
-               "on_demand_g": "Running On-Demand G and VT instances (L-DB2E81BA)",
-               "spot_p": "All P Spot Instance Requests (L-7212CCBC)",
-               "spot_g": "All G and VT Spot Instance Requests (L-3819A6DF)"}
-STALE_AFTER_DAYS = 90  # as `planner prices` says it (pricing.snapshot.STALE_AFTER_DAYS)
+QUOTA_NAMES = {key: f"{QUOTA_NAME[key]} ({QUOTA_CODES[key]})" for key in QUOTA_CODES}
 NO_BREAK_EVEN = "none in horizon"
 
 
@@ -57,6 +55,11 @@ class Table:
     rows: list[list[str]]
     numeric: frozenset[int] = frozenset()
     note: str | None = None
+
+    @property
+    def compact(self) -> bool:
+        """Mostly numbers: on a phone, its cards may show two label/value pairs a line."""
+        return 2 * len(self.numeric) > len(self.headers)
 
     @property
     def align(self) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from planner.errors import UserError
 from planner.forecast import serialize
 from planner.forecast.model import Forecast
 from planner.report import export, view as view_mod
@@ -64,6 +65,20 @@ def write_files(contents: dict[str, str], out_dir: Path) -> list[Path]:
     return outdir.write_folder(out_dir, contents)
 
 
+def check_out_dir(out_dir: Path) -> None:
+    """Bad output folders, said in one line before anything is rendered (`planner.outdir.check_target`):
+    a file or device in the way, a missing parent folder, a place that cannot be written, a folder
+    holding files this command did not write (it is replaced whole)."""
+    from planner import outdir
+
+    outdir.check_target(out_dir, FILES)
+
+
 def write(forecast: Forecast, out_dir: Path, *, generated_at: str) -> list[Path]:
     """Write report.md, report.html, forecast.csv and forecast.json into `out_dir` (nothing on failure)."""
-    return write_files(render_all(forecast, generated_at=generated_at), Path(out_dir))
+    check_out_dir(Path(out_dir))
+    contents = render_all(forecast, generated_at=generated_at)
+    try:
+        return write_files(contents, Path(out_dir))
+    except OSError as exc:  # e.g. the disk filled up, or the folder changed under us
+        raise UserError(f"cannot write the report: {exc.strerror or exc}", file=str(out_dir)) from None
