@@ -29,11 +29,11 @@ from typing import Any
 
 from planner.forecast.model import Forecast, Scenario, Sensitivity
 from planner.plan import Plan
+from planner.plan.schema import GROWTH_FACTORS  # one definition: the plan's scenarios section documents it
 
 TOKEN_RANGE = (0.8, 1.2)
 GPU_PRICE_RANGE = (0.8, 1.2)
 BUFFER_STEP = 0.15
-GROWTH_FACTORS = (0.5, 1.5)
 
 Build = Callable[[Plan], Forecast]
 

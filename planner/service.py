@@ -114,8 +114,8 @@ def forecast(plan_file: str | Path, out_dir: str | Path | None = None,
     from planner import inputs as inputs_mod, report
 
     plan = load(plan_file)
-    out = Path(out_dir) if out_dir else Path(f"forecast-{plan.name}")
-    report.check_out_dir(out)  # a bad --out is said before the forecast runs
+    out = Path(out_dir).expanduser() if out_dir else Path(f"forecast-{plan.name}")
+    report.check_out_dir(out)  # a bad --out is said before the forecast runs (planner.outdir.check_target)
     inputs = inputs_mod.load(plan)
     result = build_forecast(plan, inputs)
     generated_at = generated_at or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

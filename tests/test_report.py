@@ -417,14 +417,25 @@ def test_report_to_csv_is_tidy_and_sums_to_the_totals():
 def test_report_write_puts_four_files_in_place(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    (out / "keep.txt").write_text("mine")
     (out / "report.md").write_text("old")
     paths = report.write(small(), out, generated_at=GENERATED_AT)
     assert [p.name for p in paths] == ["report.md", "report.html", "forecast.csv", "forecast.json"]
-    assert (out / "keep.txt").read_text() == "mine"
+    assert sorted(p.name for p in out.iterdir()) == sorted(report.FILES)
     assert (out / "report.md").read_text(encoding="utf-8") == report.render_markdown(small(), generated_at=GENERATED_AT)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary folder left behind
     assert serialize.load(out / "forecast.json") == small()  # JSON is the forecast's own serialisation
+
+
+def test_report_write_refuses_a_folder_holding_other_files(tmp_path):
+    from planner.errors import UserError
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    with pytest.raises(UserError, match="keep.txt"):
+        report.write(small(), out, generated_at=GENERATED_AT)
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
 def test_report_write_leaves_nothing_half_written(tmp_path, monkeypatch):

@@ -156,30 +156,40 @@ def _print_table(result: PricesResult, fmt: Format = Format.table) -> None:
 
 
 def run_refresh(regions: list[str], instance_types: list[str], *, out: Path | None, base_path: Path | None,
-                force: bool, session=None, today: dt.date | None = None, show_progress: bool = True):
-    """Fetch live prices, write a new snapshot with what was fetched; returns the RefreshResult."""
-    from pricing import refresh, snapshot
+                force: bool, session=None, today: dt.date | None = None, show_progress: bool = True,
+                budget_s: float | None = None):
+    """Fetch live prices, write a new snapshot with what was fetched; returns the RefreshResult.
 
+    A partial fetch is written only to a new file: an existing --out (with --force) is kept.
+    """
+    from pricing import refresh, snapshot
+    from pricing.files import user_path
+
+    budget_s = refresh.DEFAULT_BUDGET_S if budget_s is None else budget_s
     base = snapshot.load(base_path)
     regions = regions or base.regions
     instance_types = instance_types or base.instance_types
     for region in regions:
         refresh.location_name(region)  # unknown region names fail before any call
     today = today or dt.date.today()
-    out = out or refresh.default_out(today)
-    if Path(out).exists() and not force:
+    out = user_path(out or refresh.default_out(today))
+    if out.exists() and not force:
         raise UserError("file exists; choose another --out or pass --force", file=str(out))
 
     if show_progress:
         from rich.console import Console
-        from rich.progress import Progress
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        with Progress(console=Console(stderr=True), transient=False) as bar:
-            task = bar.add_task("fetching prices", total=refresh.steps(regions, instance_types))
+        columns = (TextColumn(f"{len(regions)} regions × {len(instance_types)} types"), BarColumn(),
+                   MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"))
+        with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
+            task = bar.add_task("", total=refresh.steps(regions, instance_types))
             result = refresh.fetch(regions, instance_types, base=base, session=session, today=today,
+                                   budget_s=budget_s,
                                    progress=lambda what: bar.update(task, advance=1, description=what))
     else:
-        result = refresh.fetch(regions, instance_types, base=base, session=session, today=today)
+        result = refresh.fetch(regions, instance_types, base=base, session=session, today=today,
+                               budget_s=budget_s)
     if result.offers:
         refresh.write_snapshot(base, result, out, force=force)
     return result
@@ -220,23 +230,33 @@ def register(app: typer.Typer) -> None:
         instance_types: list[str] | None = typer.Option(None, "--instance-types", help="comma-separated; default: the snapshot's types"),
         out: Path | None = typer.Option(None, "--out", help="new snapshot file (default ./aws_gpu_prices_<today>.csv)"),
         base: Path | None = typer.Option(None, "--base", help="snapshot to start from (default: the shipped one)"),
-        force: bool = typer.Option(False, "--force", help="overwrite --out if it exists"),
+        force: bool = typer.Option(False, "--force", help="overwrite --out if it exists (never with a partial fetch)"),
+        timeout: float = typer.Option(900.0, "--timeout", min=1.0, max=86400.0,
+                                      help="overall time budget in seconds; what is not fetched by then is reported"),
     ) -> None:
         """Fetch current on-demand, reserved and spot prices from AWS and write a new snapshot file.
+
+        Shows progress (regions × types) on stderr; stops at the first connection error or when
+        --timeout runs out. A partial fetch is written only to a new file, never over an existing one.
 
         Needs AWS credentials (Pricing API and EC2 read access). Example:
         planner prices refresh --regions eu-central-1,eu-north-1 --instance-types p5.48xlarge
         """
-        result = run_refresh(_split(regions), _split(instance_types), out=out, base_path=base, force=force)
+        result = run_refresh(_split(regions), _split(instance_types), out=out, base_path=base, force=force,
+                             budget_s=timeout)
         for note in result.notes:
             print(f"note: {note}", file=sys.stderr)
         if result.written:
             print(f"wrote {result.written} ({len(result.offers)} refreshed rows)")
             print(f"use it with `pricing: {{snapshot: {result.written}}}` in a plan")
         if result.failures:
-            print(f"error: refresh incomplete, {len(result.failures)} part(s) failed"
-                  f"{' (what was fetched is written)' if result.written else '; nothing written'}:",
-                  file=sys.stderr)
+            if result.written:
+                what = " (what was fetched is written)"
+            elif result.kept:
+                what = f"; {result.kept} was kept as it was (a partial fetch never replaces a snapshot)"
+            else:
+                what = "; nothing written"
+            print(f"error: refresh incomplete, {len(result.failures)} part(s) failed{what}:", file=sys.stderr)
             for failure in result.failures:
                 print(f"  {failure}", file=sys.stderr)
             raise typer.Exit(int(ExitCode.FAILURE))

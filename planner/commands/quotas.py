@@ -11,20 +11,28 @@ from planner.errors import ExitCode, UserError
 
 
 def load_forecast(forecast_json: Path):
-    """The typed `Forecast` of a forecast.json, or a one-line UserError naming the file."""
+    """The typed `Forecast` of a forecast.json, or a one-line UserError naming the file.
+
+    The file is read as untrusted input (`planner.plan.reader`: a regular file of at most 64 MiB,
+    UTF-8, `~` expanded), so a FIFO, a device or a huge file is refused without reading it.
+    """
     from pydantic import ValidationError
 
     from planner.forecast import serialize
+    from planner.plan.reader import MAX_FORECAST_BYTES, read_text
+    from pricing.files import clip
 
     try:
-        return serialize.load(forecast_json)
-    except OSError as exc:
-        raise UserError(f"cannot read forecast JSON: {exc.strerror or exc}", file=str(forecast_json)) from None
+        text = read_text(forecast_json, what="forecast.json", max_bytes=MAX_FORECAST_BYTES)
+    except UserError as exc:
+        raise UserError(f"cannot read forecast JSON: {exc.message}", file=exc.file, line=exc.line) from None
+    try:
+        return serialize.from_json(text)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        first = exc.errors(include_input=False)[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise UserError(f"not a forecast.json of this planner ({exc.error_count()} problem(s), first at {where}: "
-                        f"{first['msg']})", file=str(forecast_json)) from None
+        raise UserError(f"not a forecast.json of this planner ({exc.error_count()} problem(s), first at "
+                        f"{clip(where, 80)}: {clip(first['msg'], 160)})", file=str(forecast_json)) from None
 
 
 def fleet_lines(forecast, month: str | None = None, file: str = "forecast.json") -> list:

@@ -43,10 +43,35 @@ def hour_levels(workload: Workload) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return levels[order], counts[order].astype(float), rank[inverse]
 
 
+# Most instances of one candidate a workload may need in one region and hour. The exact purchase
+# mix enumerates committed × spot counts per month, so its work grows with the square of this;
+# 500 instances (4,000 GPUs of 8-GPU instances) keeps one candidate's sizing within seconds.
+MAX_INSTANCES = 500
+
+
+class FleetTooLarge(Exception):
+    """A candidate would need more than MAX_INSTANCES instances in some hour."""
+
+    def __init__(self, instances: float):
+        super().__init__(f"{instances:,.0f} instances")
+        self.instances = instances
+
+
 def instances_needed(mean_rps: float, levels: np.ndarray, headroom: float, instance_rps: float,
                      floor: int) -> np.ndarray:
-    """Instances needed at each hour level: demand with headroom over what one instance serves."""
-    need = np.ceil(mean_rps * levels * (1 + headroom) / instance_rps - 1e-9).astype(int)
+    """Instances needed at each hour level: demand with headroom over what one instance serves.
+
+    Never a NaN or an overflow cast silently to an integer: a non-finite count is an error (the
+    plan's bounds rule it out, so it is a bug), and more than MAX_INSTANCES is `FleetTooLarge`.
+    """
+    exact = mean_rps * levels * (1 + headroom) / instance_rps
+    if not np.isfinite(exact).all():
+        raise ArithmeticError(f"instances needed is not a finite number ({mean_rps!r} req/s, "
+                              f"{instance_rps!r} req/s per instance)")
+    peak = float(exact.max(initial=0.0))
+    if peak > MAX_INSTANCES:
+        raise FleetTooLarge(peak)
+    need = np.ceil(exact - 1e-9).astype(int)
     return np.maximum(need, floor)
 
 
@@ -151,11 +176,23 @@ def size_workload(plan: Plan, workload: Workload, demand, priced: list[PricedOff
     peak_rps = wt["peak_requests_per_s"].to_numpy() * share
     best_per_region: dict[str, tuple[float, Candidate, np.ndarray, np.ndarray, MixSolution]] = {}
     prepared = []
+    too_large: list[tuple[float, Candidate]] = []
     for cand in cands:
         floor = floor_instances(plan, cand.replicas_per_instance, k)
-        need = np.stack([instances_needed(r, levels, c.headroom, cand.requests_per_s, floor) for r in mean_rps])
+        try:
+            need = np.stack([instances_needed(r, levels, c.headroom, cand.requests_per_s, floor) for r in mean_rps])
+        except FleetTooLarge as exc:
+            too_large.append((exc.instances, cand))
+            continue
         quick = lower_bound_usd(need, weights, cand.usd_per_hour, c.spot_interruption_overhead)
         prepared.append((quick, cand, need, np.full(len(mean_rps), floor)))
+    if not prepared:
+        fewest, cand = min(too_large, key=lambda t: t[0])
+        i = plan.workloads.index(workload)
+        raise UserError(f"needs {fewest:,.0f} instances of {cand.instance_type} at its peak hour (the fewest of "
+                        f"any candidate), more than the {MAX_INSTANCES} per region the planner sizes; spread it "
+                        "over more regions (constraints.regions_per_workload), split it into several "
+                        "workloads, or lower its traffic", file=plan.file, field=f"workloads[{i}].traffic")
     # cheapest bound first; among equals, the candidate that serves most per instance. Two bounds
     # prune: a quick one (cheapest rate on every needed instance-hour), then the exact per-month
     # cost table's (every commitment pays at least the cheapest reserved rate).

@@ -1,15 +1,12 @@
 """Rendering a report into its files: report.md, report.html, forecast.csv and forecast.json.
 
-Everything is rendered in memory first (`render_all`); `write_files` then puts the files into the
-output folder in one step, so a failure leaves the folder as it was.
+Everything is rendered in memory first (`render_all`); `write_files` then replaces the output folder
+in one step (`planner.outdir`), so a failure or an interrupt leaves the folder as it was.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
 from planner.errors import UserError
@@ -58,40 +55,23 @@ def render_all(forecast: Forecast, *, generated_at: str) -> dict[str, str]:
 
 
 def write_files(contents: dict[str, str], out_dir: Path) -> list[Path]:
-    """Write `contents` (name -> text) into `out_dir`, all or nothing.
+    """Write `contents` (name -> text) as the whole folder `out_dir`, all or nothing.
 
-    The files go into a temporary folder beside `out_dir` first and are moved into place only when
-    every one is written (replacing earlier ones; other files in `out_dir` stay).
+    `planner.outdir.write_folder`: a temporary folder beside `out_dir` replaces it in one step; a
+    failure or an interrupt leaves `out_dir` as it was. A folder holding other files is refused.
     """
-    out_dir = Path(out_dir)
-    parent = out_dir.parent if str(out_dir.parent) else Path(".")
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
-    try:
-        for name, text in contents.items():
-            with open(tmp / name, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for name in contents:
-            os.replace(tmp / name, out_dir / name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return [out_dir / name for name in contents]
+    from planner import outdir
+
+    return outdir.write_folder(out_dir, contents)
 
 
 def check_out_dir(out_dir: Path) -> None:
-    """Bad output folders, said in one line before anything is rendered: a file in the way, a missing
-    parent folder, a folder that cannot be written."""
-    out_dir = Path(out_dir)
-    parent = out_dir.parent if str(out_dir.parent) else Path(".")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UserError("is a file, not a folder: choose another --out", file=str(out_dir))
-    if not parent.is_dir():
-        raise UserError(f"the folder it goes in ({parent}) does not exist: create it first or choose another --out",
-                        file=str(out_dir))
-    target = out_dir if out_dir.exists() else parent
-    if not os.access(target, os.W_OK | os.X_OK):
-        raise UserError(f"cannot write into {target}: permission denied", file=str(out_dir))
+    """Bad output folders, said in one line before anything is rendered (`planner.outdir.check_target`):
+    a file or device in the way, a missing parent folder, a place that cannot be written, a folder
+    holding files this command did not write (it is replaced whole)."""
+    from planner import outdir
+
+    outdir.check_target(out_dir, FILES)
 
 
 def write(forecast: Forecast, out_dir: Path, *, generated_at: str) -> list[Path]:

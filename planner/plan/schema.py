@@ -1,0 +1,395 @@
+"""The plan's pydantic models: what a user may write, with its defaults and bounds.
+
+Names that refer to catalogs (models, GPU kinds), AWS regions and API models are resolved by
+`planner.plan.resolve` so that everything downstream works with canonical ids. A validator that
+needs to point below its own field raises `FieldError` with the sub-path as data.
+
+Every number is bounded (README, "Limits"): finite, not a boolean or a string, and inside a range a
+real plan can have. The bounds are checked at load, so everything downstream (demand, fleet,
+money) works on values that cannot overflow: the largest cost a plan can produce is far below
+1e300. Bounds that depend on more than one field (tokens within the model's context, the traffic
+a plan reaches by its last month, the plan's size) are checked by model validators.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from planner.errors import UserError, did_you_mean
+from planner.plan import resolve
+from planner.plan.errors import FieldError
+from pricing.files import shorten
+from pricing.terms import DEFAULT_PURCHASE, Purchase
+
+PURCHASE_OPTIONS = tuple(Purchase)
+MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+# --- limits (stated in the README's plan reference; tests/test_hostile_inputs.py) -------------
+FIRST_YEAR, LAST_YEAR = 2020, 2100  # `start` years
+MAX_HORIZON_MONTHS = 120
+MAX_WORKLOADS = 100
+MAX_PLAN_CELLS = 2_400  # workloads × horizon_months × constraints.regions: the work grows with it
+MAX_REQUESTS_PER_DAY = 1e10  # in any month, growth and the high scenario included
+MAX_INPUT_TOKENS = 10_000_000  # and input + output within the model's context
+MAX_OUTPUT_TOKENS = 1_000_000
+MAX_PEAK_TO_AVERAGE = 24.0  # the whole day in one hour: an hourly shape cannot be peakier
+MAX_MIN_REPLICAS = 100
+MAX_FTE = 10_000.0
+MAX_SALARY_USD_MONTH = 1e6
+MAX_USD_MONTH = 1e9
+MAX_USD_ONE_TIME = 1e10
+MAX_MULTIPLIER = 100.0  # what-if price multipliers
+MIN_MULTIPLIER = 0.01
+MAX_SCENARIO_TRAFFIC = 10.0
+MAX_NAME_CHARS = 64
+MAX_REF_CHARS = 80  # a model id, an API model reference, a region or GPU name
+MAX_PATH_CHARS = 4096
+# the low and high scenarios' monthly growth when `scenarios.growth_low/high` are not given: base × these
+GROWTH_FACTORS = (0.5, 1.5)
+
+
+def _number(value: Any) -> Any:
+    """A finite int or float: never a boolean (`true` is not 1), a string or .inf/.nan."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"must be a number, got {shorten(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"must be a finite number, got {value}")
+    if isinstance(value, int) and abs(value) > 10**300:
+        raise ValueError(f"is out of range, got {shorten(value)}")
+    return value
+
+
+def _integer(value: Any) -> Any:
+    """A whole number (2 or 2.0), never a boolean or a string."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"must be an integer, got {shorten(value)}")
+    if isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer() or abs(value) > 1e15:
+            raise ValueError(f"must be a whole number (an integer), got {shorten(value)}")
+        return int(value)
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_number)]
+Integer = Annotated[int, BeforeValidator(_integer)]
+Ref = Annotated[str, Field(min_length=1, max_length=MAX_REF_CHARS)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+
+
+def _month(value: Any, what: str = "value") -> str:
+    if not isinstance(value, str) or not MONTH_RE.match(value):
+        if what == "key":
+            raise ValueError(f"key {shorten(value)} must be YYYY-MM (e.g. 2027-01)")
+        raise ValueError(f"must be YYYY-MM (e.g. 2027-01), got {shorten(value)}")
+    year = int(value[:4])
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError(f"year {year} is outside {FIRST_YEAR}..{LAST_YEAR}, got {shorten(value)}")
+    return value
+
+
+class Constraints(_Strict):
+    regions: list[Ref] = Field(min_length=1, max_length=40, description="allowed AWS regions (data residency)")
+    gpus: list[Ref] | None = Field(None, max_length=40,
+                                   description="allowed GPU kinds; omitted = all in the catalog")
+    purchase: list[Purchase] = Field(default_factory=lambda: list(DEFAULT_PURCHASE), min_length=1, max_length=8)
+    max_spot_share: Number = Field(0.3, ge=0, le=1, description="of peak capacity")
+    min_replicas: Integer = Field(2, ge=1, le=MAX_MIN_REPLICAS, description="redundancy floor, per workload")
+    headroom: Number = Field(0.2, ge=0, le=1, description="spare capacity over peak demand")
+    availability_zones: Integer = Field(2, ge=1, le=6, description="AZs the production fleet spans")
+    regions_per_workload: Integer = Field(1, ge=1, le=40, description="regions a workload is spread across")
+    spot_interruption_overhead: Number = Field(
+        0.1, ge=0, le=1, description="extra spot capacity bought to absorb interruptions")
+
+    @field_validator("regions")
+    @classmethod
+    def _known_regions(cls, regions: list[str]) -> list[str]:
+        return resolve.regions(regions)
+
+    @field_validator("gpus")
+    @classmethod
+    def _known_gpus(cls, gpus: list[str] | None) -> list[str] | None:
+        if gpus is None:
+            return None
+        if not gpus:
+            raise ValueError("is empty: omit it to allow every GPU kind in the catalog")
+        return resolve.gpus(gpus)
+
+    @field_validator("purchase")
+    @classmethod
+    def _no_duplicate_purchase(cls, purchase: list[Purchase]) -> list[Purchase]:
+        return list(dict.fromkeys(purchase))
+
+    @model_validator(mode="after")
+    def _enough_regions(self) -> "Constraints":
+        if self.regions_per_workload > len(self.regions):
+            raise FieldError(f"regions_per_workload ({self.regions_per_workload}) exceeds the number "
+                             f"of allowed regions ({len(self.regions)})")
+        return self
+
+
+class Traffic(_Strict):
+    requests_per_day: Number | None = Field(None, gt=0, le=MAX_REQUESTS_PER_DAY, description="in the start month")
+    monthly_growth: Number = Field(0.0, ge=-0.5, le=1, description="compound growth per month (0.06 = 6 %)")
+    requests_per_day_by_month: dict[str, Number] | None = Field(
+        None, max_length=MAX_HORIZON_MONTHS,
+        description="explicit series, YYYY-MM -> requests/day; months in between are interpolated")
+    peak_to_average: Number | None = Field(None, ge=1, le=MAX_PEAK_TO_AVERAGE)
+    hourly_profile: list[Number] | None = Field(None, max_length=24,
+                                                description="24 relative weights, hour 0..23 UTC")
+    input_tokens: Number = Field(ge=1, le=MAX_INPUT_TOKENS, description="mean per request")
+    output_tokens: Number = Field(ge=1, le=MAX_OUTPUT_TOKENS, description="mean per request")
+
+    @field_validator("requests_per_day_by_month")
+    @classmethod
+    def _series(cls, series: dict[str, float] | None) -> dict[str, float] | None:
+        if series is None:
+            return None
+        if not series:
+            raise ValueError("is empty")
+        out = {}
+        for key, value in series.items():
+            key = _month(key if isinstance(key, str) else str(key), "key")
+            if not 0 < value <= MAX_REQUESTS_PER_DAY:
+                raise FieldError(f"requests per day must be > 0 and at most {MAX_REQUESTS_PER_DAY:g}, "
+                                 f"got {shorten(value)}", (key,))
+            out[key] = float(value)
+        return dict(sorted(out.items()))
+
+    @field_validator("hourly_profile")
+    @classmethod
+    def _profile(cls, profile: list[float] | None) -> list[float] | None:
+        if profile is None:
+            return None
+        if len(profile) != 24:
+            raise ValueError(f"needs 24 hourly weights, got {len(profile)}")
+        for h, w in enumerate(profile):
+            if not 0 <= w <= 1e15:
+                raise FieldError(f"weights must be >= 0 and at most 1e15, got {shorten(w)}", (h,))
+        if max(profile) <= 0:
+            raise ValueError("weights must not all be zero")
+        return profile
+
+    @model_validator(mode="after")
+    def _one_of_each(self) -> "Traffic":
+        if (self.requests_per_day is None) == (self.requests_per_day_by_month is None):
+            raise ValueError("give exactly one of requests_per_day or requests_per_day_by_month")
+        if self.requests_per_day_by_month is not None and self.monthly_growth != 0:
+            raise ValueError("monthly_growth applies to requests_per_day, not to an explicit "
+                             "requests_per_day_by_month series")
+        if (self.peak_to_average is None) == (self.hourly_profile is None):
+            raise ValueError("give exactly one of peak_to_average or hourly_profile")
+        return self
+
+
+class Slo(_Strict):
+    ttft_ms: Number | None = Field(None, gt=0, le=600_000, description="time to first token, at peak")
+    tpot_ms: Number | None = Field(None, gt=0, le=60_000, description="time per output token, at peak")
+
+
+class Workload(_Strict):
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS, pattern=NAME_PATTERN)
+    model: Ref
+    precision: Ref = "bf16"
+    kv_precision: Ref | None = None
+    traffic: Traffic
+    slo: Slo = Field(default_factory=Slo)
+    compare_with: list[Ref] = Field(min_length=1, max_length=10, description="API models, provider/model")
+    api_allowed: bool = Field(True, description="false when this workload's data may not go to a "
+                              "third-party API (residency, privacy)")
+    api_meets_slo: bool = Field(True, description="false when the API cannot meet this workload's "
+                                "latency SLO")
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, model: str) -> str:
+        return resolve.model(model)
+
+    @field_validator("precision", "kv_precision")
+    @classmethod
+    def _known_precision(cls, precision: str | None) -> str | None:
+        if precision is None:
+            return None
+        return resolve.precision(precision)
+
+    @field_validator("compare_with")
+    @classmethod
+    def _known_api_models(cls, refs: list[str]) -> list[str]:
+        return resolve.api_models(refs)
+
+    @model_validator(mode="after")
+    def _tokens_within_context(self) -> "Workload":
+        context = resolve.context_length(self.model)
+        t = self.traffic
+        if context is not None and t.input_tokens + t.output_tokens > context:
+            raise FieldError(f"input_tokens + output_tokens = {t.input_tokens + t.output_tokens:,.0f} exceeds "
+                             f"{self.model}'s context of {context:,} tokens", ("traffic", "input_tokens"))
+        return self
+
+
+class Costs(_Strict):
+    ml_engineers: Number = Field(0.0, ge=0, le=MAX_FTE, description="FTE running the self-hosted model")
+    ml_engineer_usd_month: Number = Field(18000.0, ge=0, le=MAX_SALARY_USD_MONTH, description="loaded cost per FTE")
+    devops_engineers: Number = Field(0.0, ge=0, le=MAX_FTE)
+    devops_usd_month: Number = Field(16000.0, ge=0, le=MAX_SALARY_USD_MONTH)
+    data_eval_usd_month: Number = Field(0.0, ge=0, le=MAX_USD_MONTH)
+    compliance_one_time_usd: Number = Field(0.0, ge=0, le=MAX_USD_ONE_TIME, description="charged in the first month")
+    compliance_usd_month: Number = Field(0.0, ge=0, le=MAX_USD_MONTH)
+    uncertainty_buffer: Number = Field(0.30, ge=0, le=1, description="applied to self-hosted costs")
+    retraining_every_months: Integer | None = Field(None, ge=1, le=MAX_HORIZON_MONTHS)
+    retraining_gpu_hours: Number = Field(0.0, ge=0, le=1e7, description="GPU-hours per retraining cycle")
+    weights_storage_gib: Number | None = Field(None, ge=0, le=16384, description="EBS per instance for weights "
+                                               "and runtime; omitted = 2 x weights + 100 GiB")
+    egress_gb_per_million_requests: Number | None = Field(
+        None, ge=0, le=1e7, description="data out per million requests; omitted = from the token counts")
+    # the API path's own costs, so the comparison is fair
+    api_ml_engineers: Number = Field(0.0, ge=0, le=MAX_FTE)
+    api_devops_engineers: Number = Field(0.0, ge=0, le=MAX_FTE)
+    api_data_eval_usd_month: Number = Field(0.0, ge=0, le=MAX_USD_MONTH)
+    api_compliance_one_time_usd: Number = Field(0.0, ge=0, le=MAX_USD_ONE_TIME)
+    api_compliance_usd_month: Number = Field(0.0, ge=0, le=MAX_USD_MONTH)
+
+
+class Pricing(_Strict):
+    snapshot: str | None = Field(None, min_length=1, max_length=MAX_PATH_CHARS,
+                                 description="price snapshot file; omitted = the shipped one")
+    reserved_1y_discount: Number | None = Field(None, ge=0, lt=1, description="omitted = shipped default")
+    reserved_3y_discount: Number | None = Field(None, ge=0, lt=1, description="omitted = shipped default")
+    compute_price_multiplier: Number = Field(1.0, ge=MIN_MULTIPLIER, le=MAX_MULTIPLIER,
+                                             description="scales every GPU instance price")
+    spot_price_multiplier: Number = Field(1.0, ge=MIN_MULTIPLIER, le=MAX_MULTIPLIER, description="scales spot prices")
+
+
+class Scenarios(_Strict):
+    traffic_low: Number = Field(0.7, ge=MIN_MULTIPLIER, le=MAX_SCENARIO_TRAFFIC)
+    traffic_high: Number = Field(1.5, ge=MIN_MULTIPLIER, le=MAX_SCENARIO_TRAFFIC)
+    growth_low: Number | None = Field(None, ge=-0.5, le=1.5)
+    growth_high: Number | None = Field(None, ge=-0.5, le=1.5)
+    spot_price_low: Number = Field(0.8, ge=MIN_MULTIPLIER, le=MAX_MULTIPLIER)
+    spot_price_high: Number = Field(1.5, ge=MIN_MULTIPLIER, le=MAX_MULTIPLIER)
+
+
+def _length(value: Any) -> int | None:
+    return len(value) if isinstance(value, (list, dict)) else None
+
+
+class Plan(_Strict):
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS, pattern=NAME_PATTERN)
+    start: str
+    horizon_months: Integer = Field(ge=1, le=MAX_HORIZON_MONTHS)
+    constraints: Constraints
+    workloads: list[Workload] = Field(min_length=1, max_length=MAX_WORKLOADS)
+    costs: Costs = Field(default_factory=Costs)
+    pricing: Pricing = Field(default_factory=Pricing)
+    scenarios: Scenarios = Field(default_factory=Scenarios)
+    recommendation_spend_threshold_usd_month: Number = Field(
+        10000.0, ge=0, le=MAX_USD_MONTH, description="API spend per month above which self-hosting is worth a look")
+    file: str | None = Field(None, exclude=False, description="set by load(); not part of the YAML")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _within_ceiling(cls, data: Any) -> Any:
+        """Refuse a plan too large to forecast before validating (or working on) any of it."""
+        if not isinstance(data, dict):
+            return data
+        workloads = _length(data.get("workloads"))
+        if workloads is not None and workloads > MAX_WORKLOADS:
+            raise FieldError(f"{workloads:,} workloads; a plan has at most {MAX_WORKLOADS}", ("workloads",))
+        constraints = data.get("constraints")
+        regions = _length(constraints.get("regions")) if isinstance(constraints, dict) else None
+        horizon = data.get("horizon_months")
+        if (workloads and regions and isinstance(horizon, int) and not isinstance(horizon, bool)
+                and 1 <= horizon <= MAX_HORIZON_MONTHS and workloads * horizon * regions > MAX_PLAN_CELLS):
+            raise FieldError(f"{workloads} workloads × {horizon} months × {regions} regions = "
+                             f"{workloads * horizon * regions:,}, more than the {MAX_PLAN_CELLS:,} the planner "
+                             "sizes in one plan: split it into several plans, or allow fewer regions",
+                             ("workloads",))
+        return data
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _start(cls, value: Any) -> str:
+        return _month(value, "start")
+
+    @field_validator("workloads")
+    @classmethod
+    def _unique_names(cls, workloads: list[Workload]) -> list[Workload]:
+        seen: set[str] = set()
+        for i, w in enumerate(workloads):
+            if w.name in seen:
+                raise FieldError(f"duplicate workload name {w.name!r}", (i, "name"))
+            seen.add(w.name)
+        return workloads
+
+    @model_validator(mode="after")
+    def _series_inside_horizon(self) -> "Plan":
+        months = set(self.months())
+        for i, w in enumerate(self.workloads):
+            series = w.traffic.requests_per_day_by_month
+            if series is None:
+                continue
+            where = ("workloads", i, "traffic", "requests_per_day_by_month")
+            if self.start not in series:
+                raise FieldError(f"must give the start month {self.start}", where)
+            outside = [m for m in series if m not in months]
+            if outside:
+                raise FieldError(f"{outside[0]} is outside the forecast ({self.start} + "
+                                 f"{self.horizon_months} months)", where)
+        return self
+
+    @model_validator(mode="after")
+    def _traffic_within_limit(self) -> "Plan":
+        """Requests per day stay within MAX_REQUESTS_PER_DAY in every month, in the base forecast and in
+        the high scenario (traffic × scenarios.traffic_high, growth at scenarios.growth_high or × 1.5)."""
+        s = self.scenarios
+        traffic_factor = max(1.0, s.traffic_high, s.traffic_low)
+        last = self.horizon_months - 1
+        for i, w in enumerate(self.workloads):
+            t = w.traffic
+            if t.requests_per_day is None:
+                largest, field = max(t.requests_per_day_by_month.values()), "requests_per_day_by_month"
+                growth = 0.0
+            else:
+                high = s.growth_high if s.growth_high is not None else t.monthly_growth * GROWTH_FACTORS[1]
+                low = s.growth_low if s.growth_low is not None else t.monthly_growth * GROWTH_FACTORS[0]
+                growth = max(t.monthly_growth, high, low)
+                field = "monthly_growth" if growth > 0 else "requests_per_day"
+                largest = t.requests_per_day
+            log_peak = math.log(largest) + math.log(traffic_factor) + max(0.0, last * math.log1p(growth))
+            if log_peak > math.log(MAX_REQUESTS_PER_DAY) + 1e-12:
+                raise FieldError(
+                    f"traffic reaches {math.exp(min(log_peak, 700)):.3g} requests/day by {self.months()[-1]} "
+                    f"(growth {growth:g}/month, traffic × {traffic_factor:g} in the scenarios); the planner "
+                    f"sizes at most {MAX_REQUESTS_PER_DAY:g} requests/day per workload",
+                    ("workloads", i, "traffic", field))
+        return self
+
+    def months(self) -> list[str]:
+        year, month = (int(x) for x in self.start.split("-"))
+        out = []
+        for k in range(self.horizon_months):
+            y, m = divmod(month - 1 + k, 12)
+            out.append(f"{year + y:04d}-{m + 1:02d}")
+        return out
+
+    def workload(self, name: str) -> Workload:
+        for w in self.workloads:
+            if w.name == name:
+                return w
+        raise UserError(f"unknown workload {shorten(name)}{did_you_mean(name, [w.name for w in self.workloads])}",
+                        file=self.file, field="workload")
+
+    def resolve_path(self, relative: str) -> Path:
+        """A path from the plan (`~` expanded), relative to the plan file's folder."""
+        p = Path(relative).expanduser()
+        if p.is_absolute() or self.file is None:
+            return p
+        return Path(self.file).expanduser().parent / p
