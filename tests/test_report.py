@@ -468,16 +468,6 @@ def test_report_json_and_csv_do_not_depend_on_generation_time(tmp_path):
             assert pa.read_bytes() == pb.read_bytes()
 
 
-def test_report_render_is_fast():
-    import time
-
-    report.render_html(small(), generated_at="warm-up")  # matplotlib import
-    t0 = time.perf_counter()
-    report.render_markdown(small(), generated_at=GENERATED_AT)
-    report.render_html(small(), generated_at=GENERATED_AT)
-    assert time.perf_counter() - t0 < 8.0
-
-
 # --- the package's shape -------------------------------------------------------------------------
 
 REPORT_DIR = ROOT / "planner" / "report"
