@@ -58,7 +58,7 @@ class Constraints(_Strict):
     regions: list[str] = Field(min_length=1, description="allowed AWS regions (data residency)")
     gpus: list[str] | None = Field(None, description="allowed GPU kinds; omitted = all in the catalog")
     purchase: list[Purchase] = Field(default_factory=lambda: list(DEFAULT_PURCHASE), min_length=1)
-    max_spot_share: float = Field(0.3, ge=0, le=1, description="of peak capacity")
+    max_spot_share: float = Field(0.3, ge=0, le=1, description="of the instances each hour needs")
     min_replicas: int = Field(2, ge=1, description="redundancy floor, per workload")
     headroom: float = Field(0.2, ge=0, le=1, description="spare capacity over peak demand")
     availability_zones: int = Field(2, ge=1, le=6, description="AZs the production fleet spans")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from planner.fleet.model import FleetLine
+from planner.fleet.model import Commitment, FleetLine
 from planner.forecast.model import FleetChoice, Forecast
 from planner.inputs import Inputs
 from planner.plan import Plan, load
@@ -125,6 +125,7 @@ class SizeReport(BaseModel):
     hours_per_month: int
     choices: list[FleetChoice]
     months: list[SizeMonth]
+    commitments: list[Commitment]  # every reservation bought, paid for its whole term
     solve_seconds: float
 
 
@@ -163,7 +164,7 @@ def size(plan_file: str | Path, month: str | None = None) -> SizeReport:
         out_months.append(SizeMonth(month=m, workloads=workloads))
     return SizeReport(plan=plan.name, hours_per_month=HOURS_PER_MONTH,
                       choices=[forecast.fleet_choice(wf) for wf in fp.workloads], months=out_months,
-                      solve_seconds=fp.solve_seconds)
+                      commitments=[x for wf in fp.workloads for x in wf.commitments], solve_seconds=fp.solve_seconds)
 
 
 def stack_spec(plan_file: str | Path, environment: str, *, workload: str | None = None, month: str | None = None,

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
+import math
 from pathlib import Path
 
 import pytest
 import yaml
 
-from planner import forecast, inputs
+from planner import forecast, inputs, perf
 from planner.forecast import decision
 from planner.plan import load, parse
+from pricing.snapshot import Offer, PriceTable
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "tests" / "fixtures" / "seed002" / "plan.yaml"
@@ -140,3 +143,112 @@ def test_forecast_examples_recommend_as_their_story_says():
     expected = {"internal-tool": "api", "us-batch-summariser": "self-host"}
     for name, decision in expected.items():
         assert build(load(ROOT / "examples" / f"{name}.yaml")).recommendation.decision == decision
+
+
+# --- whole commitments ----------------------------------------------------------------------------
+
+def l40s_table(on_demand: float = 2.0, spot_min: float | None = None, spot_max: float | None = None) -> PriceTable:
+    """One instance type, in memory: g6e.xlarge (1 × L40S, 4 vCPUs) in us-east-1."""
+    row = Offer(region="us-east-1", instance_type="g6e.xlarge", gpu="L40S", gpu_count=1, gpu_memory_gib=48.0, vcpus=4,
+                memory_gib=32.0, on_demand_usd_per_hour=on_demand, spot_min_usd_per_hour=spot_min,
+                spot_max_usd_per_hour=spot_max, reserved_1y_usd_per_hour=None, reserved_3y_usd_per_hour=None,
+                source="test row", date="2026-07")
+    return PriceTable(offers=(row,), path="<in memory>", source="test row", date="2026-07")
+
+
+def small_plan(**over) -> dict:
+    d = {"name": "t", "start": "2027-01", "horizon_months": 3,
+         "constraints": {"regions": ["us-east-1"], "gpus": ["L40S"], "purchase": ["on_demand", "reserved_1y"],
+                         "min_replicas": 2, "availability_zones": 2, "headroom": 0.2},
+         "workloads": [{"name": "chat", "model": "llama-3.1-8b", "precision": "fp8",
+                        "traffic": {"requests_per_day": 20_000, "peak_to_average": 1.0, "input_tokens": 1000,
+                                    "output_tokens": 200},
+                        "slo": {"ttft_ms": 2000, "tpot_ms": 50}, "compare_with": ["openai/gpt-4o-mini"]}],
+         "costs": {"uncertainty_buffer": 0.3},
+         "pricing": {"reserved_1y_discount": 0.9}}
+    d.update(over)
+    return d
+
+
+def build_with(plan, table: PriceTable):
+    return forecast.build(plan, dataclasses.replace(inputs.load(plan), price_table=table))
+
+
+def test_forecast_commitment_bought_in_a_short_horizon_is_charged_whole():
+    """Two instances all day for 3 months. On demand: 2 × 2.00 × 730 × 3 = 8,760. A 1-year
+    reservation at 2.00 × (1 − 0.9) = 0.20 $/h costs 2 × 0.20 × 730 × 12 = 3,504 for its whole term,
+    so it is bought in the first month: 876 falls in the horizon (3 months), 2,628 after it, charged
+    in 2027-01 as committed_after_horizon with the 30 % buffer (788.40)."""
+    plan = parse(small_plan())
+    rps = perf.capacity("llama-3.1-8b", "L40S", "fp8", 1, 1000, 200, 2000, 50).requests_per_s
+    assert math.ceil(20_000 / 86_400 * 1.2 / rps) <= 2  # the floor (2) decides the count
+    f = build_with(plan, l40s_table())
+    (c,) = f.commitments
+    assert (c.workload, c.region, c.instance_type, c.purchase, c.count) == ("chat", "us-east-1", "g6e.xlarge",
+                                                                           "reserved_1y", 2)
+    assert (c.start_month, c.end_month) == ("2027-01", "2027-12")
+    assert c.usd_per_hour == pytest.approx(0.20)
+    assert c.usd_total == pytest.approx(3_504.0)
+    assert c.usd_in_horizon == pytest.approx(876.0)
+    assert c.usd_after_horizon == pytest.approx(2_628.0)
+    first = f.months[0].self_hosted_usd
+    assert first.committed_after_horizon == pytest.approx(2_628.0)
+    assert [m.self_hosted_usd.committed_after_horizon for m in f.months[1:]] == [0.0, 0.0]
+    subtotal = sum(getattr(first, k) for k in ("compute", "platform", "people", "data_eval", "compliance",
+                                               "retraining", "committed_after_horizon"))
+    assert first.buffer == pytest.approx(0.3 * subtotal)
+    assert first.compute == pytest.approx(2 * 0.20 * 730)
+    horizon = f.totals.horizon.self_hosted_by_category_usd
+    assert horizon.committed_after_horizon == pytest.approx(sum(x.usd_after_horizon for x in f.commitments))
+    assert f.totals.horizon.self_hosted_usd == pytest.approx(sum(m.self_hosted_usd.total for m in f.months))
+    # "if demand continues": 9 more months (to 2027-12) of the last month held: the reservation
+    # (2 × 0.20 × 730 = 292 a month), the same platform, no people; API at the last month's bill
+    view = f.if_demand_continues
+    last = f.months[-1]
+    assert (view.months_after_horizon, view.through_month) == (9, "2027-12")
+    assert view.self_hosted_after_horizon_usd == pytest.approx(9 * (292.0 + last.self_hosted_usd.platform) * 1.3)
+    assert view.self_hosted_usd == pytest.approx(f.totals.horizon.self_hosted_usd - 2_628.0 * 1.3
+                                                 + view.self_hosted_after_horizon_usd)
+    bill = last.api_usd["openai/gpt-4o-mini"]
+    assert view.api_path_after_horizon_usd["openai/gpt-4o-mini"] == pytest.approx(9 * bill)
+    assert view.api_path_usd["openai/gpt-4o-mini"] == pytest.approx(
+        f.totals.horizon.api_path_usd["openai/gpt-4o-mini"] + 9 * bill)
+
+
+def test_forecast_no_commitment_when_its_term_costs_more_than_on_demand():
+    """At the default 30 % discount a 1-year term (2 × 1.40 × 730 × 12 = 24,528) costs more than 3
+    months on demand (8,760): nothing is reserved, nothing is owed after the horizon."""
+    d = small_plan()
+    d["pricing"] = {}
+    f = build_with(parse(d), l40s_table())
+    assert f.commitments == []
+    assert f.totals.horizon.self_hosted_by_category_usd.committed_after_horizon == 0
+    assert f.if_demand_continues.months_after_horizon == 0
+    assert f.if_demand_continues.self_hosted_usd == pytest.approx(f.totals.horizon.self_hosted_usd)
+
+
+@pytest.mark.parametrize("name", ["us-batch-summariser", "eu-chat-assistant", "internal-tool"])
+def test_forecast_commitments_add_up_for_the_examples(name):
+    """Σ usd_total = Σ count × rate × 730 × term months; the horizon's committed_after_horizon =
+    Σ usd_after_horizon; in + after = total; the months' reserved lines carry the in-horizon part."""
+    f = build(load(ROOT / "examples" / f"{name}.yaml"))
+    terms = {"reserved_1y": 12, "reserved_3y": 36}
+    assert sum(x.usd_total for x in f.commitments) == pytest.approx(
+        sum(x.count * x.usd_per_hour * 730 * terms[x.purchase] for x in f.commitments))
+    assert f.totals.horizon.self_hosted_by_category_usd.committed_after_horizon == pytest.approx(
+        sum(x.usd_after_horizon for x in f.commitments))
+    for x in f.commitments:
+        assert x.usd_in_horizon + x.usd_after_horizon == pytest.approx(x.usd_total)
+    reserved_lines = sum(line.usd for m in f.months for w in m.workloads for line in w.fleet
+                         if line.purchase in terms)
+    assert reserved_lines == pytest.approx(sum(x.usd_in_horizon for x in f.commitments))
+
+
+def test_forecast_three_year_terms_flagged_under_36_months():
+    d = small_plan()
+    d["constraints"]["purchase"] = ["on_demand", "reserved_3y"]
+    d["pricing"] = {"reserved_3y_discount": 0.95}  # 0.10 $/h × 36 months = 2,628 per instance < 3 months on demand
+    f = build_with(parse(d), l40s_table())
+    (w,) = [w for w in f.warnings if w.code == "three_year_term_beyond_horizon"]
+    assert (w.horizon_months, w.term_months, w.instances_bought) == (3, 36, 2)
+    assert w.usd_after_horizon == pytest.approx(2 * 0.10 * 730 * 33)

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from planner import scenarios
-from planner.forecast.model import (BreakEven, Forecast, PeriodTotals, Recommendation, SelfHostedUsd, Totals)
+from planner.forecast.model import (BreakEven, ContinuedDemand, Forecast, PeriodTotals, Recommendation, SelfHostedUsd,
+                                    Totals)
 from planner.plan import parse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,14 +30,18 @@ def plan_dict(**traffic) -> dict:
 def tiny_forecast(plan, api: float, self_hosted: float, break_even_month: str | None) -> Forecast:
     """A valid Forecast carrying only what scenarios read: horizon totals and break-even."""
     cats = SelfHostedUsd(compute=self_hosted, platform=0, people=0, data_eval=0, compliance=0, retraining=0,
-                         buffer=0, total=self_hosted)
+                         committed_after_horizon=0, buffer=0, total=self_hosted)
     period = PeriodTotals(months=len(plan.months()), api_usd={MODEL: api}, api_path_usd={MODEL: api},
                           self_hosted_usd=self_hosted, self_hosted_by_category_usd=cats, unused_committed_usd=0)
     rec = Recommendation(decision="api", workloads=[], triggers=[], horizon_total_usd=api, all_api_horizon_usd=api)
     be = BreakEven(month=break_even_month, crossing="none", crossing_month=None, monthly_requests=None)
+    continued = ContinuedDemand(months_after_horizon=0, through_month=plan.months()[-1], self_hosted_after_horizon_usd=0,
+                                api_path_after_horizon_usd={MODEL: 0}, self_hosted_usd=self_hosted,
+                                api_path_usd={MODEL: api})
     return Forecast(plan=plan, hours_per_month=730, price_sources=[], assumptions=[], fleet_choice=[], months=[],
-                    totals=Totals(first_12_months=period, horizon=period), break_even={MODEL: be},
-                    recommendation=rec, quota_needs_vcpus={}, warnings=[])
+                    totals=Totals(first_12_months=period, horizon=period), commitments=[],
+                    if_demand_continues=continued, break_even={MODEL: be}, recommendation=rec, quota_needs_vcpus={},
+                    warnings=[])
 
 
 def fake_build(seen: list):

@@ -101,6 +101,15 @@ def spot_cap(need, max_spot_share: float):
     return np.floor(max_spot_share * np.asarray(need, dtype=float) + 1e-9).astype(int)
 
 
+def top_up_usd(need: np.ndarray, floor: int, committed: int, weights: np.ndarray,
+               usd_per_hour: dict[Purchase, float], max_spot_share: float, spot_overhead: float) -> float:
+    """One month's cheapest on-demand and spot cost above `committed` instances (`need[h]` per hour
+    level): what a month costs besides its commitments (inf when no allowed option meets it)."""
+    month, _, _ = _flexible_costs(np.asarray(need), int(floor), np.array([int(committed)]), weights, usd_per_hour,
+                                  spot_cap(np.asarray(need), max_spot_share), spot_overhead)
+    return float(month[0])
+
+
 def cost_table(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, usd_per_hour: dict[Purchase, float],
                max_spot_share: float, spot_overhead: float) -> CostTable:
     """Per month, the exact on-demand and spot cost for every count of committed instances (0..a_max)."""

@@ -7,8 +7,9 @@ from planner.environments import Environment, network_shape
 from planner.fleet.model import FleetPlan, HourlyInstances, MonthFleet, WorkloadFleet
 from planner.forecast import decision, provenance, tco
 from planner.forecast.bill import api_bill
-from planner.forecast.model import (CATEGORIES, FleetChoice, Forecast, MonthForecast, PeriodTotals, PlatformUsd,
-                                    SelfHostedUsd, Totals, WorkloadMonth)
+from planner.fleet.model import month_offset
+from planner.forecast.model import (CATEGORIES, ContinuedDemand, FleetChoice, Forecast, MonthForecast, PeriodTotals,
+                                    PlatformUsd, SelfHostedUsd, Totals, WorkloadMonth)
 from planner.inputs import Inputs
 from planner.plan import Plan, Workload
 from pricing import platform as platform_mod
@@ -61,8 +62,7 @@ def fleet_choice(wf: WorkloadFleet) -> FleetChoice:
     return FleetChoice(workload=wf.workload, regions=[x.region for x in wf.candidates], instance_type=c.instance_type,
                        equivalent_instance_types=list(c.equivalents), gpu=c.gpu, gpus_per_instance=c.gpus_per_instance,
                        tp=c.tp, replicas_per_instance=c.replicas_per_instance,
-                       replica_requests_per_s=c.replica_requests_per_s, candidates_considered=wf.considered,
-                       commitments_past_horizon_usd=wf.commitments_past_horizon_usd)
+                       replica_requests_per_s=c.replica_requests_per_s, candidates_considered=wf.considered)
 
 
 def size(plan: Plan, inputs: Inputs, demand=None) -> FleetPlan:
@@ -97,6 +97,11 @@ def build(plan: Plan, inputs: Inputs, *, demand=None, fleet_plan: FleetPlan | No
     api_cost = {w.name: 0.0 for w in plan.workloads}
     api_series: dict[str, list[tuple[str, float]]] = {w.name: [] for w in plan.workloads}
     shared_total = api_fixed_total = 0.0
+    signed_after: dict[str, float] = {}  # month -> obligation after the horizon signed in it
+    for wf in fleet_plan.workloads:
+        for x in wf.commitments:
+            signed_after[x.start_month] = signed_after.get(x.start_month, 0.0) + x.usd_after_horizon
+            ws_cost[wf.workload] += x.usd_after_horizon
     for k, month in enumerate(months):
         rows = demand[demand["month"] == month]
         workloads: list[WorkloadMonth] = []
@@ -126,9 +131,10 @@ def build(plan: Plan, inputs: Inputs, *, demand=None, fleet_plan: FleetPlan | No
         shared_total += sum(shared.values())
         fixed = tco.api_path_fixed(plan, k)
         api_fixed_total += fixed
-        subtotal = compute_sum + platform_sum + sum(shared.values())
-        self_hosted = SelfHostedUsd(compute=compute_sum, platform=platform_sum, **shared, buffer=buffer * subtotal,
-                                    total=subtotal + buffer * subtotal)
+        after = signed_after.get(month, 0.0)
+        subtotal = compute_sum + platform_sum + sum(shared.values()) + after
+        self_hosted = SelfHostedUsd(compute=compute_sum, platform=platform_sum, **shared, committed_after_horizon=after,
+                                    buffer=buffer * subtotal, total=subtotal + buffer * subtotal)
         # the API path for model X: every workload that compares with X uses it, the others their first choice
         by_workload = {w.name: w for w in plan.workloads}
         api_path = {ref: fixed + sum(wm.api_usd.get(ref, wm.api_usd[by_workload[wm.name].compare_with[0]])
@@ -140,16 +146,47 @@ def build(plan: Plan, inputs: Inputs, *, demand=None, fleet_plan: FleetPlan | No
 
     requests = [sum(wm.requests for wm in m.workloads) for m in months_out]
     self_series = [m.self_hosted_usd.total for m in months_out]
-    breaks = {ref: decision.break_even(months, self_series, [m.api_path_usd[ref] for m in months_out], requests)
+    running = [m.self_hosted_usd.total - m.self_hosted_usd.committed_after_horizon * (1 + buffer) for m in months_out]
+    breaks = {ref: decision.break_even(months, self_series, [m.api_path_usd[ref] for m in months_out], requests,
+                                       running_self_usd=running)
               for ref in models}
     rec = decision.recommend(plan, ws_cost, api_cost, shared_total, api_fixed_total, api_series)
+    horizon = _totals(months_out)
     return Forecast(
         plan=plan, hours_per_month=HOURS_PER_MONTH,
         price_sources=provenance.price_sources(plan, inputs, fleet_plan),
         assumptions=provenance.assumptions(plan, inputs, fleet_plan),
         fleet_choice=[fleet_choice(wf) for wf in fleet_plan.workloads],
         months=months_out,
-        totals=Totals(first_12_months=_totals(months_out[:12]), horizon=_totals(months_out)),
+        totals=Totals(first_12_months=_totals(months_out[:12]), horizon=horizon),
+        commitments=[x for wf in fleet_plan.workloads for x in wf.commitments],
+        if_demand_continues=continued_demand(plan, fleet_plan, months_out, horizon, gpu_hour_usd),
         break_even=breaks, recommendation=rec,
         quota_needs_vcpus=provenance.quota_needs(fleet_plan, inputs),
         warnings=provenance.warnings(plan, fleet_plan))
+
+
+def continued_demand(plan: Plan, fleet_plan: FleetPlan, months_out: list[MonthForecast], horizon: PeriodTotals,
+                     gpu_hour_usd: float) -> ContinuedDemand:
+    """"If demand continues": the last month held (fleet, platform, people, API bill) until every
+    commitment has ended; the obligation after the horizon is then paid in the months it covers."""
+    buffer = plan.costs.uncertainty_buffer
+    n = len(months_out)
+    extra = max((len(wf.after_horizon_compute_usd) for wf in fleet_plan.workloads), default=0)
+    last = months_out[-1]
+    platform = last.self_hosted_usd.platform
+    token_bill = {ref: usd - last.api_path_fixed_usd for ref, usd in last.api_path_usd.items()}
+    self_after = 0.0
+    api_after = {ref: 0.0 for ref in token_bill}
+    for e in range(extra):
+        compute = sum(wf.compute_after_horizon(e) for wf in fleet_plan.workloads)
+        subtotal = compute + platform + sum(tco.shared_costs(plan, n + e, gpu_hour_usd).values())
+        self_after += subtotal * (1 + buffer)
+        fixed = tco.api_path_fixed(plan, n + e)
+        for ref, usd in token_bill.items():
+            api_after[ref] += usd + fixed
+    obligation = horizon.self_hosted_by_category_usd.committed_after_horizon * (1 + buffer)
+    return ContinuedDemand(
+        months_after_horizon=extra, through_month=month_offset(last.month, extra), self_hosted_after_horizon_usd=self_after,
+        api_path_after_horizon_usd=api_after, self_hosted_usd=horizon.self_hosted_usd - obligation + self_after,
+        api_path_usd={ref: horizon.api_path_usd[ref] + api_after[ref] for ref in api_after})

@@ -14,8 +14,15 @@ from planner.plan import Plan
 MAX_WORKLOADS_FOR_EXACT_HYBRID = 12
 
 
-def break_even(months: list[str], self_usd: list[float], api_usd: list[float], requests: list[float]) -> BreakEven:
-    """First month cumulative self-hosted ≤ cumulative API, and where the monthly lines cross."""
+def break_even(months: list[str], self_usd: list[float], api_usd: list[float], requests: list[float], *,
+               running_self_usd: list[float] | None = None) -> BreakEven:
+    """First month cumulative self-hosted ≤ cumulative API, and where the monthly lines cross.
+
+    `self_usd` is what each month charges, the obligation after the horizon of the commitments
+    signed in it included: the cumulative comparison counts an obligation from the month it is
+    signed. `running_self_usd` (default `self_usd`) is each month's running cost without that
+    obligation: the monthly lines, and the volume where they cross, compare running costs.
+    """
     cum_s = cum_a = 0.0
     month = None
     for m, s, a in zip(months, self_usd, api_usd):
@@ -23,7 +30,8 @@ def break_even(months: list[str], self_usd: list[float], api_usd: list[float], r
         cum_a += a
         if month is None and cum_s <= cum_a:
             month = m
-    diffs = [a - s for s, a in zip(self_usd, api_usd)]  # >= 0: self-hosting is cheaper that month
+    running = self_usd if running_self_usd is None else running_self_usd
+    diffs = [a - s for s, a in zip(running, api_usd)]  # >= 0: self-hosting is cheaper that month
     for k, d in enumerate(diffs):
         if d >= 0:
             if k == 0:

@@ -13,12 +13,13 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from planner.fleet.model import FleetLine
+from planner.fleet.model import Commitment, FleetLine
 from planner.plan import Plan
 from pricing.terms import HOURS_PER_MONTH
 
 SCHEMA_VERSION = 2
-CATEGORIES = ("compute", "platform", "people", "data_eval", "compliance", "retraining", "buffer")
+CATEGORIES = ("compute", "platform", "people", "data_eval", "compliance", "retraining", "committed_after_horizon",
+              "buffer")
 PERIODS = ("first_12_months", "horizon")
 
 
@@ -71,13 +72,16 @@ class WorkloadMonth(Frozen):
 
 
 class SelfHostedUsd(Frozen):
-    compute: float
+    compute: float  # the fleet lines inside the horizon (reserved lines: the months of their term inside it)
     platform: float
     people: float
     data_eval: float
     compliance: float
     retraining: float
-    buffer: float
+    # the part of a commitment's term that falls after the horizon, charged in the month it is signed
+    # (the obligation exists from then; no later month of the forecast could carry it)
+    committed_after_horizon: float
+    buffer: float  # the uncertainty buffer on all of the above
     total: float
 
 
@@ -105,17 +109,37 @@ class Totals(Frozen):
     horizon: PeriodTotals
 
 
+class ContinuedDemand(Frozen):
+    """"If demand continues": the horizon's last month held until every commitment signed has ended.
+
+    The horizon's totals charge the obligation after the horizon and stop; this view runs the months
+    after it instead, with the last month's demand, fleet (no new commitment; on demand and spot
+    where one has ended), platform, people and API bill, so the reader sees what the obligation buys.
+    """
+
+    months_after_horizon: int  # 0: no commitment runs past the horizon (the view equals the horizon's)
+    through_month: Month  # the last month counted
+    self_hosted_after_horizon_usd: float  # those months, buffer included
+    api_path_after_horizon_usd: UsdByModel  # those months, at the last month's bill and the API path's own costs
+    # horizon + those months: the obligation after the horizon paid in the months it covers (not twice)
+    self_hosted_usd: float
+    api_path_usd: UsdByModel
+
+
 # --- break-even and the recommendation -----------------------------------------------------------
 
 class BreakEven(Frozen):
     """When self-hosting pays for itself against one API model."""
 
-    month: Month | None  # first month cumulative self-hosted ≤ cumulative API path; None: not in the horizon
+    # first month cumulative self-hosted ≤ cumulative API path (a commitment's obligation after the
+    # horizon counts from the month it is signed); None: not in the horizon
+    month: Month | None
     # where the monthly lines cross: "at_start" (self-hosting is cheaper from the first month),
     # "in_horizon" (crossing_month, at monthly_requests requests a month), "none" (they do not cross)
     crossing: Literal["at_start", "in_horizon", "none"]
     crossing_month: Month | None
     monthly_requests: float | None  # requests a month (all workloads) where the monthly lines cross
+    # (the crossing compares the months' running costs: without the obligation after the horizon)
 
 
 Decision = Literal["api", "self-host"]
@@ -200,7 +224,6 @@ class FleetChoice(Frozen):
     replicas_per_instance: int
     replica_requests_per_s: float
     candidates_considered: int
-    commitments_past_horizon_usd: float
 
 
 # --- warnings -----------------------------------------------------------------------------------
@@ -212,11 +235,15 @@ class SpotShareWarning(Frozen):
     month: Month
 
 
-class CommitmentsPastHorizonWarning(Frozen):
-    code: Literal["commitments_past_horizon"] = "commitments_past_horizon"
-    workload: str
-    usd: float
-    after_month: Month
+class ThreeYearTermWarning(Frozen):
+    """The plan may buy 3-year reservations but looks less than 36 months ahead: such a commitment
+    is paid in full (counted in the totals), though demand after the horizon is unknown."""
+
+    code: Literal["three_year_term_beyond_horizon"] = "three_year_term_beyond_horizon"
+    horizon_months: int
+    term_months: int
+    instances_bought: int  # 3-year reserved instances the plan buys (0: allowed, not bought)
+    usd_after_horizon: float  # their obligation after the horizon
 
 
 class UnusedCommitmentsWarning(Frozen):
@@ -229,7 +256,7 @@ class QuotasNotCheckedWarning(Frozen):
     code: Literal["quotas_not_checked"] = "quotas_not_checked"
 
 
-ForecastWarning = Annotated[Union[SpotShareWarning, CommitmentsPastHorizonWarning, UnusedCommitmentsWarning,
+ForecastWarning = Annotated[Union[SpotShareWarning, ThreeYearTermWarning, UnusedCommitmentsWarning,
                                   QuotasNotCheckedWarning], Field(discriminator="code")]
 
 
@@ -271,6 +298,8 @@ class Forecast(Frozen):
     fleet_choice: list[FleetChoice]
     months: list[MonthForecast]
     totals: Totals
+    commitments: list[Commitment]  # every reservation bought, its whole term's cost split at the horizon
+    if_demand_continues: ContinuedDemand
     break_even: dict[str, BreakEven]  # API model -> break-even against it
     recommendation: Recommendation
     quota_needs_vcpus: dict[str, dict[str, float]]  # region -> quota key -> vCPUs at the busiest month

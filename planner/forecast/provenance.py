@@ -12,12 +12,12 @@ from planner.fleet.candidates import reserved_discounts
 from planner.fleet.model import FleetPlan
 from planner.forecast import tco
 from planner.forecast.bill import month_start
-from planner.forecast.model import (Assumption, CommitmentsPastHorizonWarning, ForecastWarning, PriceSource,
-                                    QuotasNotCheckedWarning, SpotShareWarning, UnusedCommitmentsWarning)
+from planner.forecast.model import (Assumption, ForecastWarning, PriceSource, QuotasNotCheckedWarning,
+                                    SpotShareWarning, ThreeYearTermWarning, UnusedCommitmentsWarning)
 from planner.inputs import Inputs
 from planner.plan import Plan
 from pricing import platform as platform_mod
-from pricing.terms import HOURS_PER_MONTH, Purchase
+from pricing.terms import HOURS_PER_MONTH, TERM_MONTHS, Purchase
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,8 +98,9 @@ def assumptions(plan: Plan, inputs: Inputs, fleet_plan: FleetPlan) -> list[Assum
         Assumption(name="regions_per_workload", value=plan.constraints.regions_per_workload,
                    source="plan constraints.regions_per_workload (a workload lives in one region by default)",
                    is_assumption=False),
-        Assumption(name="commitments", value="costed for the months inside the horizon; later months listed separately",
-                   source="planner.fleet", is_assumption=True),
+        Assumption(name="commitments", value=("paid for their whole term; the part after the horizon is charged in "
+                                              "the month signed (committed_after_horizon), buffer applied"),
+                   source="planner.fleet.mix (whole commitments)", is_assumption=False),
     ]
     for w in plan.workloads:
         if w.traffic.hourly_profile is None:
@@ -139,11 +140,14 @@ def warnings(plan: Plan, fleet_plan: FleetPlan) -> list[ForecastWarning]:
                 spot_share, where = spot / total, mf.month
         if spot_share > 0 and where is not None:
             out.append(SpotShareWarning(workload=wf.workload, share=spot_share, month=where))
-        if wf.commitments_past_horizon_usd > 0:
-            out.append(CommitmentsPastHorizonWarning(workload=wf.workload, usd=wf.commitments_past_horizon_usd,
-                                                     after_month=plan.months()[-1]))
         unused = sum(mf.unused_committed_usd for mf in wf.months)
         if unused > 0:
             out.append(UnusedCommitmentsWarning(workload=wf.workload, usd=unused))
+    term = TERM_MONTHS[Purchase.RESERVED_3Y]
+    if Purchase.RESERVED_3Y in plan.constraints.purchase and plan.horizon_months < term:
+        three = [x for wf in fleet_plan.workloads for x in wf.commitments if x.purchase == Purchase.RESERVED_3Y]
+        out.append(ThreeYearTermWarning(horizon_months=plan.horizon_months, term_months=term,
+                                        instances_bought=sum(x.count for x in three),
+                                        usd_after_horizon=sum(x.usd_after_horizon for x in three)))
     out.append(QuotasNotCheckedWarning())
     return out
