@@ -156,6 +156,27 @@ class Slo(_Strict):
     tpot_ms: float | None = Field(None, gt=0, description="time per output token, at peak")
 
 
+class ApiModelRef(_Strict):
+    """An API model a workload is compared with, at the price actually paid.
+
+    In the plan, a `compare_with` entry is either the model id (`openai/gpt-4o`) or a mapping
+    `{model: openai/gpt-4o, discount: 0.5, cached_input_share: 0.4}`.
+    """
+
+    model: str = Field(description="provider/model, as genai-prices names it")
+    discount: float = Field(0.0, ge=0, lt=1, description="off the list price: 0.5 for a batch API, a "
+                            "committed-use deal; the bill is scaled by (1 - discount)")
+    cached_input_share: float = Field(0.0, ge=0, le=1, description="share of input tokens billed at the "
+                                      "provider's cached-input rate (genai-prices)")
+
+    @field_validator("model")
+    @classmethod
+    def _known_api_model(cls, ref: str) -> str:
+        from pricing import api
+
+        return _resolved(api.resolve, ref)
+
+
 class Workload(_Strict):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     model: str
@@ -163,7 +184,8 @@ class Workload(_Strict):
     kv_precision: str | None = None
     traffic: Traffic
     slo: Slo = Field(default_factory=Slo)
-    compare_with: list[str] = Field(min_length=1, description="API models, provider/model")
+    compare_with: list[ApiModelRef] = Field(
+        min_length=1, description="API models: provider/model, or {model, discount, cached_input_share}")
     api_allowed: bool = Field(True, description="false when this workload's data may not go to a "
                               "third-party API (residency, privacy)")
     api_meets_slo: bool = Field(True, description="false when the API cannot meet this workload's "
@@ -185,15 +207,29 @@ class Workload(_Strict):
 
         return _resolved(catalog.resolve_precision, precision)
 
-    @field_validator("compare_with")
+    @field_validator("compare_with", mode="before")
     @classmethod
-    def _known_api_models(cls, refs: list[str]) -> list[str]:
+    def _api_model_ids(cls, refs: Any) -> Any:
+        """A bare `provider/model` is an entry at list price (resolved here, so an error names the entry)."""
         from pricing import api
 
-        out = [_resolved(api.resolve, ref, i) for i, ref in enumerate(refs)]
-        if len(set(out)) != len(out):
+        if not isinstance(refs, list):
+            return refs
+        return [{"model": _resolved(api.resolve, ref, i)} if isinstance(ref, str) else ref
+                for i, ref in enumerate(refs)]
+
+    @field_validator("compare_with")
+    @classmethod
+    def _api_models_once(cls, refs: list[ApiModelRef]) -> list[ApiModelRef]:
+        ids = [ref.model for ref in refs]
+        if len(set(ids)) != len(ids):
             raise ValueError("lists an API model twice")
-        return out
+        return refs
+
+    @property
+    def api_models(self) -> list[str]:
+        """The compared API model ids (provider/model), the one the workload would otherwise use first."""
+        return [ref.model for ref in self.compare_with]
 
 
 class Costs(_Strict):
@@ -225,6 +261,8 @@ class Pricing(_Strict):
     reserved_3y_discount: float | None = Field(None, ge=0, lt=1, description="omitted = shipped default")
     compute_price_multiplier: float = Field(1.0, gt=0, description="scales every GPU instance price")
     spot_price_multiplier: float = Field(1.0, gt=0, description="scales spot prices")
+    api_price_multiplier: float = Field(1.0, gt=0, description="scales every API bill (after each model's "
+                                        "discount); the scenarios and the sensitivity move it")
 
 
 class Scenarios(_Strict):
@@ -234,6 +272,8 @@ class Scenarios(_Strict):
     growth_high: float | None = Field(None, gt=-1)
     spot_price_low: float = Field(0.8, gt=0)
     spot_price_high: float = Field(1.5, gt=0)
+    api_price_low: float = Field(1.0, gt=0, description="API bills × this in the low scenario")
+    api_price_high: float = Field(1.0, gt=0, description="API bills × this in the high scenario")
 
 
 class Plan(_Strict):

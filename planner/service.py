@@ -42,7 +42,7 @@ def validate(plan_file: str | Path) -> ValidateSummary:
                      f"{first.requests_per_day:,.0f} → {last.requests_per_day:,.0f}",
                      f"{first.peak_requests_per_s:,.2f} → {last.peak_requests_per_s:,.2f}",
                      f"{w.traffic.input_tokens:g} / {w.traffic.output_tokens:g}",
-                     slo, ", ".join(w.compare_with)))
+                     slo, ", ".join(w.api_models)))
     notes = []
     stale = staleness(inputs)
     if stale:

@@ -46,7 +46,7 @@ def tiny_forecast(plan, api: float, self_hosted: float, break_even_month: str | 
 
 def fake_build(seen: list):
     """A forecast whose numbers follow the plan in a way we can compute by hand:
-    requests/month = requests_per_day × 30 × (1 + growth)^k; API = $10 per million tokens;
+    requests/month = requests_per_day × 30 × (1 + growth)^k; API = $10 per million tokens × API price multiplier;
     self-hosted = ($2,000 × GPU price multiplier + $0.001 per request) × (1 + buffer).
     Break-even = first month where cumulative self-hosted <= cumulative API."""
 
@@ -57,7 +57,7 @@ def fake_build(seen: list):
         cum_sh, cum_api, be = 0.0, 0.0, None
         for k, month in enumerate(plan.months()):
             req = t.requests_per_day * 30 * (1 + t.monthly_growth) ** k
-            api = req * (t.input_tokens + t.output_tokens) * 10e-6
+            api = req * (t.input_tokens + t.output_tokens) * 10e-6 * plan.pricing.api_price_multiplier
             sh = (2000 * plan.pricing.compute_price_multiplier + 0.001 * req) * (1 + plan.costs.uncertainty_buffer)
             cum_sh, cum_api = cum_sh + sh, cum_api + api
             if be is None and cum_sh <= cum_api:
@@ -85,8 +85,9 @@ def test_scenarios_low_base_high_move_traffic_growth_and_spot_together():
     assert by["low"].totals.horizon.api_usd["openai/gpt-4o"] == pytest.approx(api_low)
     # the input plan is untouched
     assert plan.workloads[0].traffic.requests_per_day == 10000 and plan.pricing.spot_price_multiplier == 1.0
-    # 1 base + 2 scenarios + 10 sensitivity builds; the buffer/tokens/gpu variants are all distinct
-    assert len(seen) == 13
+    assert by["low"].api_price_multiplier == 1.0 and by["high"].api_price_multiplier == 1.0
+    # 1 base + 2 scenarios + 12 sensitivity builds; the buffer/tokens/gpu/API variants are all distinct
+    assert len(seen) == 15
 
 
 def test_scenarios_sensitivity_one_at_a_time():
@@ -94,13 +95,14 @@ def test_scenarios_sensitivity_one_at_a_time():
     seen: list = []
     _, sensitivity = scenarios.run(plan, fake_build(seen))
     sens = {s.parameter: s for s in sensitivity}
-    assert list(sens) == ["traffic", "input_tokens", "output_tokens", "gpu_prices", "uncertainty_buffer"]
+    assert list(sens) == ["traffic", "input_tokens", "output_tokens", "gpu_prices", "api_prices", "uncertainty_buffer"]
     assert (sens["uncertainty_buffer"].low_value, sens["uncertainty_buffer"].high_value) == pytest.approx((0.15, 0.45))
     assert (sens["gpu_prices"].low_value, sens["gpu_prices"].high_value) == (0.8, 1.2)
     for s in sens.values():
         assert s.model == "openai/gpt-4o"
     # more traffic or tokens -> more savings; dearer GPUs or a bigger buffer -> less
-    for p in ("traffic", "input_tokens", "output_tokens"):
+    assert (sens["api_prices"].low_value, sens["api_prices"].high_value) == (0.5, 1.2)
+    for p in ("traffic", "input_tokens", "output_tokens", "api_prices"):
         assert sens[p].horizon_savings_high_usd > sens[p].horizon_savings_base_usd > sens[p].horizon_savings_low_usd
     for p in ("gpu_prices", "uncertainty_buffer"):
         assert sens[p].horizon_savings_high_usd < sens[p].horizon_savings_base_usd < sens[p].horizon_savings_low_usd
@@ -111,11 +113,12 @@ def test_scenarios_sensitivity_one_at_a_time():
         d = p.model_dump()
         diff = [k for k in ("requests_per_day", "monthly_growth", "input_tokens", "output_tokens")
                 if d["workloads"][0]["traffic"][k] != base["workloads"][0]["traffic"][k]]
-        diff += [k for k in ("compute_price_multiplier", "spot_price_multiplier") if d["pricing"][k] != base["pricing"][k]]
+        diff += [k for k in ("compute_price_multiplier", "spot_price_multiplier", "api_price_multiplier")
+                 if d["pricing"][k] != base["pricing"][k]]
         diff += ["uncertainty_buffer"] if d["costs"]["uncertainty_buffer"] != base["costs"]["uncertainty_buffer"] else []
         changed.append(diff)
     assert changed == [["requests_per_day"]] * 2 + [["input_tokens"]] * 2 + [["output_tokens"]] * 2 + \
-        [["compute_price_multiplier"]] * 2 + [["uncertainty_buffer"]] * 2
+        [["compute_price_multiplier"]] * 2 + [["api_price_multiplier"]] * 2 + [["uncertainty_buffer"]] * 2
     # break-even by hand for the base: month k costs (2,000 + 0.001 × r_k) × 1.3 self-hosted vs r_k × 0.0125 API,
     # r_k = 300,000 × 1.1^k: API 3,750 / 4,125 / 4,537.5; self-hosted 2,990 / 3,029 / 3,072 -> month 1
     assert sens["traffic"].break_even_base == "2027-01"
@@ -124,17 +127,19 @@ def test_scenarios_sensitivity_one_at_a_time():
 def test_scenarios_plan_ranges_and_base_reuse():
     d = plan_dict()
     d["scenarios"] = {"traffic_low": 0.5, "traffic_high": 2.0, "growth_low": 0.0, "growth_high": 0.2,
-                      "spot_price_low": 0.9, "spot_price_high": 1.1}
+                      "spot_price_low": 0.9, "spot_price_high": 1.1, "api_price_low": 0.6, "api_price_high": 1.25}
     plan = parse(d)
     seen: list = []
     build = fake_build(seen)
     base = build(plan)
     seen.clear()
     runs, _ = scenarios.run(plan, build, base=base)
-    assert len(seen) == 12  # the base is not built again
+    assert len(seen) == 14  # the base is not built again
     by = {s.name: s for s in runs}
     assert by["low"].growth == {"chat": 0.0} and by["high"].growth == {"chat": 0.2}
     assert by["high"].traffic_multiplier == 2.0 and by["high"].spot_price_multiplier == 1.1
+    assert (by["low"].api_price_multiplier, by["high"].api_price_multiplier) == (0.6, 1.25)
+    assert seen[0].pricing.api_price_multiplier == 0.6 and seen[1].pricing.api_price_multiplier == 1.25
     assert by["base"].totals == base.totals
 
 
@@ -162,4 +167,4 @@ def test_scenarios_with_the_real_forecast():
     low, base, high = (s.totals.horizon.api_usd[MODEL] for s in runs)
     assert low < base < high
     assert all(s.fleet_choice and s.fleet_choice[0].workload == "chat" for s in runs)
-    assert len(sensitivity) == 5
+    assert len(sensitivity) == 6

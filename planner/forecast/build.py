@@ -90,7 +90,7 @@ def build(plan: Plan, inputs: Inputs, *, demand=None, fleet_plan: FleetPlan | No
     buffer = plan.costs.uncertainty_buffer
     gpu_hour_usd = fleet_plan.workloads[0].candidate.on_demand_usd_per_gpu_hour
     volumes = {w.name: root_volume(plan, w, inputs) for w in plan.workloads}
-    models = list(dict.fromkeys(ref for w in plan.workloads for ref in w.compare_with))
+    models = list(dict.fromkeys(ref for w in plan.workloads for ref in w.api_models))
 
     months_out: list[MonthForecast] = []
     ws_cost = {w.name: 0.0 for w in plan.workloads}
@@ -114,7 +114,7 @@ def build(plan: Plan, inputs: Inputs, *, demand=None, fleet_plan: FleetPlan | No
             compute_sum += compute
             platform_sum += plat.total
             ws_cost[w.name] += compute + plat.total
-            incumbent_usd = bill[(w.name, month)][w.compare_with[0]]
+            incumbent_usd = bill[(w.name, month)][w.api_models[0]]
             api_cost[w.name] += incumbent_usd
             api_series[w.name].append((month, incumbent_usd))
             workloads.append(WorkloadMonth(
@@ -137,7 +137,7 @@ def build(plan: Plan, inputs: Inputs, *, demand=None, fleet_plan: FleetPlan | No
                                     buffer=buffer * subtotal, total=subtotal + buffer * subtotal)
         # the API path for model X: every workload that compares with X uses it, the others their first choice
         by_workload = {w.name: w for w in plan.workloads}
-        api_path = {ref: fixed + sum(wm.api_usd.get(ref, wm.api_usd[by_workload[wm.name].compare_with[0]])
+        api_path = {ref: fixed + sum(wm.api_usd.get(ref, wm.api_usd[by_workload[wm.name].api_models[0]])
                                      for wm in workloads) for ref in models}
         months_out.append(MonthForecast(
             month=month, workloads=workloads, api_usd=_sum_dicts(wm.api_usd for wm in workloads),

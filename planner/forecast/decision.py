@@ -86,7 +86,7 @@ def recommend(plan: Plan, ws_cost: dict[str, float], api_cost: dict[str, float],
     decisions: list[WorkloadDecision] = []
     triggers: list[Trigger] = []
     for w in plan.workloads:
-        incumbent = w.compare_with[0]
+        incumbent = w.api_models[0]
         peak_month, peak_spend = max(api_monthly[w.name], key=lambda x: x[1])
         if w.name in forced:
             triggers.append(PolicyTrigger(kind=forced[w.name], workload=w.name))

@@ -267,13 +267,14 @@ class Scenario(Frozen):
     traffic_multiplier: float
     growth: dict[str, float | None]  # workload -> monthly growth (None: an explicit monthly series)
     spot_price_multiplier: float
+    api_price_multiplier: float  # every API bill × this (after each model's own discount)
     totals: Totals
     break_even: dict[str, BreakEven]
     fleet_choice: list[FleetChoice]
 
 
 class Sensitivity(Frozen):
-    parameter: Literal["traffic", "input_tokens", "output_tokens", "gpu_prices", "uncertainty_buffer"]
+    parameter: Literal["traffic", "input_tokens", "output_tokens", "gpu_prices", "api_prices", "uncertainty_buffer"]
     unit: Literal["multiplier", "fraction"]
     model: str | None
     base_value: float
@@ -310,7 +311,7 @@ class Forecast(Frozen):
     @property
     def models(self) -> list[str]:
         """The compared API models, in the order the plan names them."""
-        return list(dict.fromkeys(ref for w in self.plan.workloads for ref in w.compare_with))
+        return list(dict.fromkeys(ref for w in self.plan.workloads for ref in w.api_models))
 
     @property
     def workload_names(self) -> list[str]:
