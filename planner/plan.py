@@ -261,6 +261,9 @@ class Pricing(_Strict):
     reserved_3y_discount: float | None = Field(None, ge=0, lt=1, description="omitted = shipped default")
     compute_price_multiplier: float = Field(1.0, gt=0, description="scales every GPU instance price")
     spot_price_multiplier: float = Field(1.0, gt=0, description="scales spot prices")
+    spot_basis: Literal["conservative", "lowest_zone"] = Field(
+        "conservative", description="spot at the highest zone price known (else 0.6 x on-demand), or at the "
+        "cheapest zone's quote")
     api_price_multiplier: float = Field(1.0, gt=0, description="scales every API bill (after each model's "
                                         "discount); the scenarios and the sensitivity move it")
 

@@ -252,3 +252,41 @@ def test_forecast_three_year_terms_flagged_under_36_months():
     (w,) = [w for w in f.warnings if w.code == "three_year_term_beyond_horizon"]
     assert (w.horizon_months, w.term_months, w.instances_bought) == (3, 36, 2)
     assert w.usd_after_horizon == pytest.approx(2 * 0.10 * 730 * 33)
+
+
+# --- honest spot ----------------------------------------------------------------------------------
+
+def test_forecast_spot_priced_conservatively_with_its_range_and_risk():
+    """g6e.xlarge at 2.00 $/h on demand; the snapshot knows only the cheapest zone, 0.50 $/h, so
+    spot is priced at 0.6 × 2.00 = 1.20 $/h. Flat traffic needing 4 instances, a floor of 1
+    (on demand), spot up to every instance an hour needs, 10 % interruption overhead: 3 instances
+    of capacity take 4 spot instances (floor(4 / 1.1) = 3), 4 × 1.20 = 4.80 $/h < 3 × 2.00.
+    A month: (2.00 + 4.80) × 730 = 4,964. Spot for the 3 months: 4 × 730 × 3 × 1.20 = 10,512,
+    at the cheapest zone 4 × 730 × 3 × 0.50 = 4,380. Spot gone for a month: 3 on-demand instances
+    instead, (3 × 2.00 − 4 × 1.20) × 730 = 876 more."""
+    rps = perf.capacity("llama-3.1-8b", "L40S", "fp8", 1, 1000, 200, 2000, 50).requests_per_s
+    d = small_plan()
+    d["constraints"].update({"purchase": ["on_demand", "spot"], "max_spot_share": 1.0, "min_replicas": 1,
+                             "availability_zones": 1})
+    d["workloads"][0]["traffic"]["requests_per_day"] = 4 * rps / 1.2 * 86_400 * 0.999
+    f = build_with(parse(d), l40s_table(on_demand=2.0, spot_min=0.5))
+    lines = {line.purchase: line for line in f.months[0].workloads[0].fleet}
+    assert (lines["on_demand"].count, lines["spot"].count) == (1, 4)
+    assert f.months[0].self_hosted_usd.compute == pytest.approx((2.0 + 4 * 1.2) * 730)
+    (sp,) = f.spot_prices
+    assert (sp.basis, sp.on_demand_fraction, sp.instance_type) == ("on_demand_fraction", 0.6, "g6e.xlarge")
+    assert sp.usd_per_hour == pytest.approx(1.2) and sp.lowest_zone_usd_per_hour == pytest.approx(0.5)
+    assert sp.highest_zone_usd_per_hour is None and sp.on_demand_usd_per_hour == pytest.approx(2.0)
+    assert sp.spot_usd == pytest.approx(10_512.0) and sp.spot_usd_at_lowest_zone == pytest.approx(4_380.0)
+    (risk,) = f.risks
+    assert (risk.code, risk.workload, risk.spot_instances, risk.months_with_spot) == ("spot_unavailable", "chat", 4, 3)
+    assert risk.extra_usd == pytest.approx(876.0)
+
+
+def test_forecast_spot_at_the_cheapest_zone_on_request():
+    """pricing.spot_basis: lowest_zone prices spot at the snapshot's quote (0.50 $/h)."""
+    d = small_plan()
+    d["constraints"].update({"purchase": ["on_demand", "spot"], "max_spot_share": 1.0})
+    d["pricing"] = {"spot_basis": "lowest_zone"}
+    (sp,) = build_with(parse(d), l40s_table(on_demand=2.0, spot_min=0.5)).spot_prices
+    assert (sp.basis, sp.usd_per_hour) == ("lowest_zone", pytest.approx(0.5))

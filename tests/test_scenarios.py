@@ -41,7 +41,7 @@ def tiny_forecast(plan, api: float, self_hosted: float, break_even_month: str | 
     return Forecast(plan=plan, hours_per_month=730, price_sources=[], assumptions=[], fleet_choice=[], months=[],
                     totals=Totals(first_12_months=period, horizon=period), commitments=[],
                     if_demand_continues=continued, break_even={MODEL: be}, recommendation=rec, quota_needs_vcpus={},
-                    warnings=[])
+                    spot_prices=[], risks=[], warnings=[])
 
 
 def fake_build(seen: list):

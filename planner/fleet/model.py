@@ -80,6 +80,9 @@ class Candidate:
     source: str
     date: str
     on_demand_usd_per_gpu_hour: float = 0.0  # list price per GPU (prices retraining GPU-hours)
+    spot_basis: str | None = None  # the rule that priced usd_per_hour["spot"] (pricing.SpotRule); None: no spot
+    spot_lowest_zone_usd_per_hour: float | None = None  # the snapshot's cheapest zone, multipliers applied
+    spot_highest_zone_usd_per_hour: float | None = None  # its dearest zone (None: unknown)
     equivalents: tuple[str, ...] = ()  # other instance types with the same GPUs in this region, pricier
     equivalent_vcpus: tuple[int, ...] = ()  # their vCPUs, in the same order
 

@@ -163,6 +163,7 @@ def build(plan: Plan, inputs: Inputs, *, demand=None, fleet_plan: FleetPlan | No
         if_demand_continues=continued_demand(plan, fleet_plan, months_out, horizon, gpu_hour_usd),
         break_even=breaks, recommendation=rec,
         quota_needs_vcpus=provenance.quota_needs(fleet_plan, inputs),
+        spot_prices=provenance.spot_prices(fleet_plan), risks=provenance.risks(fleet_plan),
         warnings=provenance.warnings(plan, fleet_plan))
 
 

@@ -226,6 +226,40 @@ class FleetChoice(Frozen):
     candidates_considered: int
 
 
+# --- spot: its price, its range, its risk ------------------------------------------------------------
+
+class SpotPrice(Frozen):
+    """How the spot rate of one chosen instance type was set, and the range the snapshot shows."""
+
+    workload: str
+    region: str
+    instance_type: str
+    # "highest_zone": the dearest zone the snapshot knows; "on_demand_fraction": a fixed fraction of
+    # on-demand (the snapshot knows only the cheapest zone); "lowest_zone": the cheapest zone's quote
+    basis: Literal["highest_zone", "on_demand_fraction", "lowest_zone"]
+    on_demand_fraction: float | None  # the fraction, when basis is on_demand_fraction
+    usd_per_hour: float  # the rate the forecast uses, multipliers applied
+    lowest_zone_usd_per_hour: float | None  # the snapshot's cheapest zone, multipliers applied
+    highest_zone_usd_per_hour: float | None  # its dearest zone (None: the snapshot does not know it)
+    on_demand_usd_per_hour: float
+    spot_usd: float  # the horizon's spot lines, at usd_per_hour
+    spot_usd_at_lowest_zone: float | None  # the same spot instance-hours at the cheapest zone's price
+
+
+class SpotUnavailableRisk(Frozen):
+    """Spot capacity gone for a whole month: on-demand instances replace the spot ones."""
+
+    code: Literal["spot_unavailable"] = "spot_unavailable"
+    workload: str
+    month: Month  # the month where it would cost most
+    spot_instances: int  # spot instances at that month's busiest hour
+    extra_usd: float  # what that month's compute rises by (commitments unchanged; before the buffer)
+    months_with_spot: int  # months of the horizon that run spot
+
+
+Risk = Annotated[Union[SpotUnavailableRisk], Field(discriminator="code")]
+
+
 # --- warnings -----------------------------------------------------------------------------------
 
 class SpotShareWarning(Frozen):
@@ -304,6 +338,8 @@ class Forecast(Frozen):
     break_even: dict[str, BreakEven]  # API model -> break-even against it
     recommendation: Recommendation
     quota_needs_vcpus: dict[str, dict[str, float]]  # region -> quota key -> vCPUs at the busiest month
+    spot_prices: list[SpotPrice]  # per chosen instance type the plan may run on spot
+    risks: list[Risk]  # what could go wrong, with its cost
     warnings: list[ForecastWarning]
     scenarios: list[Scenario] = Field(default_factory=list)
     sensitivity: list[Sensitivity] = Field(default_factory=list)

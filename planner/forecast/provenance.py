@@ -12,11 +12,12 @@ from planner.fleet.candidates import reserved_discounts
 from planner.fleet.model import FleetPlan
 from planner.forecast import tco
 from planner.forecast.bill import month_start
-from planner.forecast.model import (Assumption, ForecastWarning, PriceSource, QuotasNotCheckedWarning,
-                                    SpotShareWarning, ThreeYearTermWarning, UnusedCommitmentsWarning)
+from planner.forecast.model import (Assumption, ForecastWarning, PriceSource, QuotasNotCheckedWarning, Risk,
+                                    SpotPrice, SpotShareWarning, SpotUnavailableRisk, ThreeYearTermWarning,
+                                    UnusedCommitmentsWarning)
 from planner.inputs import Inputs
 from planner.plan import Plan
-from pricing import platform as platform_mod
+from pricing import SPOT_ON_DEMAND_FRACTION, platform as platform_mod
 from pricing.terms import HOURS_PER_MONTH, TERM_MONTHS, Purchase
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -69,8 +70,11 @@ def assumptions(plan: Plan, inputs: Inputs, fleet_plan: FleetPlan) -> list[Assum
         Assumption(name="spot_interruption_overhead", value=plan.constraints.spot_interruption_overhead,
                    source="plan constraints.spot_interruption_overhead: extra spot instances per instance of capacity",
                    is_assumption=True),
-        Assumption(name="spot_price_basis", value="highest zone price where known, else the snapshot's minimum",
-                   source="pricing snapshot (spot prices are point-in-time)", is_assumption=True),
+        Assumption(name="spot_price_basis", value=(
+            f"highest zone price where known, else {SPOT_ON_DEMAND_FRACTION:g} × on-demand (or the cheapest zone "
+            "where that is dearer)" if plan.pricing.spot_basis == "conservative" else "the cheapest zone's quote"),
+                   source=("plan pricing.spot_basis; a spot quote is one moment in one zone, and a region's zones "
+                           "differ 2-3x (pricing/__init__.py)"), is_assumption=True),
         Assumption(name="uncertainty_buffer", value=plan.costs.uncertainty_buffer,
                    source="plan costs.uncertainty_buffer (seeds: add 30 % for hidden costs)", is_assumption=True),
         Assumption(name="throughput_model", value=(
@@ -150,4 +154,40 @@ def warnings(plan: Plan, fleet_plan: FleetPlan) -> list[ForecastWarning]:
                                         instances_bought=sum(x.count for x in three),
                                         usd_after_horizon=sum(x.usd_after_horizon for x in three)))
     out.append(QuotasNotCheckedWarning())
+    return out
+
+
+def spot_prices(fleet_plan: FleetPlan) -> list[SpotPrice]:
+    """The spot rate of every chosen instance type that may run spot, its basis and range."""
+    out = []
+    for wf in fleet_plan.workloads:
+        for c in wf.candidates:
+            rate = c.usd_per_hour.get(Purchase.SPOT)
+            if rate is None or c.spot_basis is None:
+                continue
+            hours = sum(line.count * line.hours for mf in wf.months for line in mf.lines
+                        if line.purchase == Purchase.SPOT and line.region == c.region)
+            low = c.spot_lowest_zone_usd_per_hour
+            out.append(SpotPrice(
+                workload=wf.workload, region=c.region, instance_type=c.instance_type, basis=c.spot_basis,
+                on_demand_fraction=SPOT_ON_DEMAND_FRACTION if c.spot_basis == "on_demand_fraction" else None,
+                usd_per_hour=rate, lowest_zone_usd_per_hour=low,
+                highest_zone_usd_per_hour=c.spot_highest_zone_usd_per_hour,
+                on_demand_usd_per_hour=c.on_demand_usd_per_hour, spot_usd=hours * rate,
+                spot_usd_at_lowest_zone=None if low is None else hours * low))
+    return out
+
+
+def risks(fleet_plan: FleetPlan) -> list[Risk]:
+    """Spot unavailable for a month: per workload that runs spot, the month where it costs most."""
+    out: list[Risk] = []
+    for wf in fleet_plan.workloads:
+        with_spot = [mf for mf in wf.months if any(line.purchase == Purchase.SPOT for line in mf.lines)]
+        if not with_spot:
+            continue
+        worst = max(with_spot, key=lambda mf: mf.spot_unavailable_usd)
+        out.append(SpotUnavailableRisk(
+            workload=wf.workload, month=worst.month,
+            spot_instances=sum(line.count for line in worst.lines if line.purchase == Purchase.SPOT),
+            extra_usd=worst.spot_unavailable_usd, months_with_spot=len(with_spot)))
     return out
