@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from planner.forecast.model import Forecast, Scenario, Sensitivity
+from planner.forecast.model import FleetChange, FleetChoice, Forecast, Scenario, Sensitivity
 from planner.plan import Plan
 
 TOKEN_RANGE = (0.8, 1.2)
@@ -121,6 +121,22 @@ def break_even_month(forecast: Forecast, model: str | None) -> str | None:
     return entry.month if entry else None
 
 
+def fleet_changes(base: list[FleetChoice], other: list[FleetChoice], *, source: str, name: str,
+                  side: str) -> list[FleetChange]:
+    """The workloads whose chosen instance type, regions or TP differ between two forecasts."""
+    by_name = {c.workload: c for c in base}
+    out = []
+    for o in other:
+        b = by_name.get(o.workload)
+        if b is None:
+            continue
+        changed = [f for f in ("instance_type", "regions", "tp") if getattr(b, f) != getattr(o, f)]
+        if changed:
+            out.append(FleetChange(source=source, name=name, side=side, workload=o.workload, changed=changed,
+                                   base=b, other=o))
+    return out
+
+
 # --- run ---------------------------------------------------------------------------------------
 
 def run(plan: Plan, build: Build, *, base: Forecast | None = None) -> tuple[list[Scenario], list[Sensitivity]]:
@@ -156,9 +172,11 @@ def run(plan: Plan, build: Build, *, base: Forecast | None = None) -> tuple[list
             result = forecast_of(set_pricing(set_growth(scale_traffic(plan, traffic), changed),
                                              spot_price_multiplier=spot, api_price_multiplier=api))
             growth = {k: (v if v is not None else base_growth[k]) for k, v in changed.items()}
+        changes = [] if name == "base" else fleet_changes(base.fleet_choice, result.fleet_choice, source="scenario",
+                                                          name=name, side=name)
         scenarios.append(Scenario(name=name, traffic_multiplier=traffic, growth=growth, spot_price_multiplier=spot,
                                   api_price_multiplier=api, totals=result.totals, break_even=result.break_even,
-                                  fleet_choice=result.fleet_choice))
+                                  fleet_choice=result.fleet_choice, fleet_changes=changes))
 
     buffer = float(plan.costs.uncertainty_buffer)
     gpu = float(plan.pricing.compute_price_multiplier)
@@ -183,5 +201,9 @@ def run(plan: Plan, build: Build, *, base: Forecast | None = None) -> tuple[list
             break_even_high=break_even_month(hi, model),
             horizon_savings_base_usd=horizon_savings_usd(base, model),
             horizon_savings_low_usd=horizon_savings_usd(lo, model),
-            horizon_savings_high_usd=horizon_savings_usd(hi, model)))
+            horizon_savings_high_usd=horizon_savings_usd(hi, model),
+            fleet_changes=[*fleet_changes(base.fleet_choice, lo.fleet_choice, source="sensitivity", name=parameter,
+                                          side="low"),
+                           *fleet_changes(base.fleet_choice, hi.fleet_choice, source="sensitivity", name=parameter,
+                                          side="high")]))
     return scenarios, sensitivity

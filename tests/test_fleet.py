@@ -13,7 +13,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from planner import fleet, forecast, inputs, perf
+from planner import demand, fleet, forecast, inputs, perf, scenarios
 from planner.errors import UserError
 from planner.plan import load, parse
 from pricing.snapshot import Offer, PriceTable
@@ -351,3 +351,64 @@ def test_fleet_rejects_unreachable_slo():
     d["workloads"][0]["slo"] = {"ttft_ms": 1, "tpot_ms": 1}
     with pytest.raises(UserError, match="cannot be served"):
         size(parse(d))
+
+
+# --- monotone in traffic: dense sweeps ------------------------------------------------------------
+
+def _sweep(plan, table: PriceTable, multipliers) -> list[fleet.WorkloadFleet]:
+    """The plan's fleet at each traffic multiplier (inputs loaded once; only demand changes)."""
+    loaded = inputs.load(plan)
+    priced = fleet.offers(plan, table)
+    out = []
+    for k in multipliers:
+        p = scenarios.scale_traffic(plan, k)
+        out.append(fleet.build(p, demand.build(p), priced, loaded.models, loaded.gpus, loaded.perf_factors).workloads[0])
+    return out
+
+
+def _objective(wf: fleet.WorkloadFleet) -> float:
+    """What the optimiser minimises: the horizon's compute plus the obligation after it."""
+    return sum(mf.compute_usd for mf in wf.months) + wf.commitments_past_horizon_usd
+
+
+def _sweep_plan(months: int, purchase, share: float, peak_to_average: float, growth: float) -> dict:
+    d = plan_dict(horizon_months=months)
+    d["constraints"].update({"gpus": ["L40S"], "purchase": list(purchase), "min_replicas": 2, "availability_zones": 2,
+                             "max_spot_share": share})
+    d["workloads"][0]["traffic"].update({"requests_per_day": 1e6, "peak_to_average": peak_to_average,
+                                         "monthly_growth": growth})
+    return d
+
+
+def test_fleet_busier_peak_never_makes_a_month_cheaper():
+    """The case the spot cap used to get wrong: when a month's peak needed 4 instances the cap
+    (half of the peak) rose to 2, and the hours needing 3 could swap an on-demand instance for two
+    spot ones (0.70 × 2 < 1.861): more traffic, a cheaper month. Swept in 1 % steps."""
+    table = table_of(offer("g6e.xlarge", "L40S", 1, 1.861, 0.7, 0.7))
+    plan = parse(_sweep_plan(1, ("on_demand", "spot"), 0.5, 2.5, 0.0))
+    costs = [wf.months[0].compute_usd for wf in _sweep(plan, table, np.arange(1.0, 1.8, 0.01))]
+    drops = [(i, a, b) for i, (a, b) in enumerate(zip(costs, costs[1:])) if b < a - 1e-6]
+    assert not drops
+
+
+SWEEP = settings(max_examples=4, deadline=None, derandomize=True,
+                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+
+@SWEEP
+@given(start=st.floats(0.05, 3.0), share=st.sampled_from([0.3, 0.5, 1.0]), peak=st.sampled_from([1.0, 2.5, 4.0]),
+       reserved=st.booleans())
+def test_fleet_dense_traffic_sweep_never_costs_less(start, share, peak, reserved):
+    """30 steps of +3 % traffic over two instance types (1 and 4 L40S), 3 months of 5 % growth.
+    On demand and spot only, months are independent: no month ever gets cheaper. With reservations
+    the optimiser trades months against each other, so what never falls is its objective (the
+    horizon's compute plus the obligation after it)."""
+    table = table_of(offer("g6e.xlarge", "L40S", 1, 1.861, 0.7, 0.7), offer("g6e.12xlarge", "L40S", 4, 10.49, 3.0, 4.0))
+    purchase = ("on_demand", "spot", "reserved_1y") if reserved else ("on_demand", "spot")
+    d = _sweep_plan(3, purchase, share, peak, 0.05)
+    d["pricing"] = {"reserved_1y_discount": 0.8}  # 12 months at 0.2 × on-demand: worth buying within 3 months
+    fleets = _sweep(parse(d), table, start * 1.03 ** np.arange(30))
+    for low, high in zip(fleets, fleets[1:]):
+        assert _objective(high) >= _objective(low) - 1e-6
+        if not reserved and low.candidate == high.candidate:
+            assert all(b.compute_usd >= a.compute_usd - 1e-6 for a, b in zip(low.months, high.months))

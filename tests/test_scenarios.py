@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from planner import scenarios
-from planner.forecast.model import (BreakEven, ContinuedDemand, Forecast, PeriodTotals, Recommendation, SelfHostedUsd,
-                                    Totals)
+from planner.forecast.model import (BreakEven, ContinuedDemand, FleetChoice, Forecast, PeriodTotals, Recommendation,
+                                    SelfHostedUsd, Totals)
 from planner.plan import parse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +27,15 @@ def plan_dict(**traffic) -> dict:
     }
 
 
-def tiny_forecast(plan, api: float, self_hosted: float, break_even_month: str | None) -> Forecast:
+def choice(instance_type: str, peak_instances: int) -> FleetChoice:
+    return FleetChoice(workload="chat", regions=["us-east-1"], instance_type=instance_type, equivalent_instance_types=[],
+                       gpu="L40S", gpus_per_instance=1 if instance_type == "g6e.xlarge" else 4, tp=1,
+                       replicas_per_instance=1 if instance_type == "g6e.xlarge" else 4, replica_requests_per_s=1.0,
+                       candidates_considered=2, peak_instances=peak_instances, peak_month="2027-06")
+
+
+def tiny_forecast(plan, api: float, self_hosted: float, break_even_month: str | None,
+                  fleet: list[FleetChoice] | None = None) -> Forecast:
     """A valid Forecast carrying only what scenarios read: horizon totals and break-even."""
     cats = SelfHostedUsd(compute=self_hosted, platform=0, people=0, data_eval=0, compliance=0, retraining=0,
                          committed_after_horizon=0, buffer=0, total=self_hosted)
@@ -38,7 +46,7 @@ def tiny_forecast(plan, api: float, self_hosted: float, break_even_month: str | 
     continued = ContinuedDemand(months_after_horizon=0, through_month=plan.months()[-1], self_hosted_after_horizon_usd=0,
                                 api_path_after_horizon_usd={MODEL: 0}, self_hosted_usd=self_hosted,
                                 api_path_usd={MODEL: api})
-    return Forecast(plan=plan, hours_per_month=730, price_sources=[], assumptions=[], fleet_choice=[], months=[],
+    return Forecast(plan=plan, hours_per_month=730, price_sources=[], assumptions=[], fleet_choice=fleet or [], months=[],
                     totals=Totals(first_12_months=period, horizon=period), commitments=[],
                     if_demand_continues=continued, break_even={MODEL: be}, recommendation=rec, quota_needs_vcpus={},
                     spot_prices=[], risks=[], warnings=[])
@@ -168,3 +176,30 @@ def test_scenarios_with_the_real_forecast():
     assert low < base < high
     assert all(s.fleet_choice and s.fleet_choice[0].workload == "chat" for s in runs)
     assert len(sensitivity) == 6
+
+
+def test_scenarios_say_when_the_fleet_changes_with_both_fleets():
+    """A fake forecast that runs 8 × g6e.xlarge up to 12,000 requests a day, 3 × g6e.12xlarge above:
+    the high scenario (× 1.5 = 15,000) and the traffic sensitivity's high side change the fleet,
+    nothing else does."""
+    plan = parse(plan_dict())
+    inner = fake_build([])
+
+    def build(p):
+        f = inner(p)
+        big = p.workloads[0].traffic.requests_per_day > 12_000
+        return f.model_copy(update={"fleet_choice": [choice("g6e.12xlarge", 3) if big else choice("g6e.xlarge", 8)]})
+
+    runs, sensitivity = scenarios.run(plan, build)
+    by = {s.name: s for s in runs}
+    assert by["low"].fleet_changes == [] and by["base"].fleet_changes == []
+    (change,) = by["high"].fleet_changes
+    assert (change.source, change.name, change.side, change.workload) == ("scenario", "high", "high", "chat")
+    assert change.changed == ["instance_type"]
+    assert (change.base.instance_type, change.base.peak_instances) == ("g6e.xlarge", 8)
+    assert (change.other.instance_type, change.other.peak_instances) == ("g6e.12xlarge", 3)
+    sens = {s.parameter: s for s in sensitivity}
+    assert [(c.source, c.name, c.side) for c in sens["traffic"].fleet_changes] == [("sensitivity", "traffic", "high")]
+    assert all(not s.fleet_changes for p, s in sens.items() if p != "traffic")
+    base = build(plan).model_copy(update={"scenarios": runs, "sensitivity": sensitivity})
+    assert [(c.source, c.name) for c in base.fleet_changes] == [("scenario", "high"), ("sensitivity", "traffic")]

@@ -59,10 +59,12 @@ def platform_usd(plan: Plan, workload: Workload, wf: WorkloadFleet, month_index:
 
 def fleet_choice(wf: WorkloadFleet) -> FleetChoice:
     c = wf.candidate
+    busiest = max(wf.months, key=lambda mf: mf.instances_peak)
     return FleetChoice(workload=wf.workload, regions=[x.region for x in wf.candidates], instance_type=c.instance_type,
                        equivalent_instance_types=list(c.equivalents), gpu=c.gpu, gpus_per_instance=c.gpus_per_instance,
                        tp=c.tp, replicas_per_instance=c.replicas_per_instance,
-                       replica_requests_per_s=c.replica_requests_per_s, candidates_considered=wf.considered)
+                       replica_requests_per_s=c.replica_requests_per_s, candidates_considered=wf.considered,
+                       peak_instances=busiest.instances_peak, peak_month=busiest.month)
 
 
 def size(plan: Plan, inputs: Inputs, demand=None) -> FleetPlan:

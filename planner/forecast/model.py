@@ -212,7 +212,8 @@ class Assumption(Frozen):
 
 
 class FleetChoice(Frozen):
-    """The instance type a workload runs on, and why it fits."""
+    """The instance type a workload runs on, and why it fits. A workload keeps one instance type per
+    region for the whole horizon (its counts and purchase mix change month by month)."""
 
     workload: str
     regions: list[str]
@@ -224,6 +225,24 @@ class FleetChoice(Frozen):
     replicas_per_instance: int
     replica_requests_per_s: float
     candidates_considered: int
+    peak_instances: int  # instances at the busiest hour of the busiest month, every region
+    peak_month: Month  # that month
+
+
+FleetChangeField = Literal["instance_type", "regions", "tp"]
+
+
+class FleetChange(Frozen):
+    """A variant (a scenario, or one side of a sensitivity) chooses another fleet for a workload
+    than the base forecast: both fleets, and what differs."""
+
+    source: Literal["scenario", "sensitivity"]
+    name: str  # the scenario (low, high) or the sensitivity parameter
+    side: Literal["low", "high"]
+    workload: str
+    changed: list[FleetChangeField]
+    base: FleetChoice
+    other: FleetChoice
 
 
 # --- spot: its price, its range, its risk ------------------------------------------------------------
@@ -305,6 +324,7 @@ class Scenario(Frozen):
     totals: Totals
     break_even: dict[str, BreakEven]
     fleet_choice: list[FleetChoice]
+    fleet_changes: list[FleetChange] = Field(default_factory=list)  # workloads whose fleet differs from the base
 
 
 class Sensitivity(Frozen):
@@ -320,6 +340,7 @@ class Sensitivity(Frozen):
     horizon_savings_base_usd: float | None
     horizon_savings_low_usd: float | None
     horizon_savings_high_usd: float | None
+    fleet_changes: list[FleetChange] = Field(default_factory=list)  # workloads whose fleet differs at low or high
 
 
 # --- the whole forecast ---------------------------------------------------------------------------
@@ -348,6 +369,13 @@ class Forecast(Frozen):
     def models(self) -> list[str]:
         """The compared API models, in the order the plan names them."""
         return list(dict.fromkeys(ref for w in self.plan.workloads for ref in w.api_models))
+
+    @property
+    def fleet_changes(self) -> list[FleetChange]:
+        """Every scenario's and sensitivity side's fleet that differs from the base (not serialised:
+        the changes live with their scenario and sensitivity entries)."""
+        return [c for s in self.scenarios for c in s.fleet_changes] + \
+            [c for s in self.sensitivity for c in s.fleet_changes]
 
     @property
     def workload_names(self) -> list[str]:
