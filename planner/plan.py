@@ -242,7 +242,10 @@ class Costs(_Strict):
     compliance_usd_month: float = Field(0.0, ge=0)
     uncertainty_buffer: float = Field(0.30, ge=0, le=1, description="applied to self-hosted costs")
     retraining_every_months: int | None = Field(None, ge=1)
-    retraining_gpu_hours: float = Field(0.0, ge=0, description="GPU-hours per retraining cycle")
+    retraining_gpu_hours: float = Field(0.0, ge=0, description="GPU-hours per retraining cycle, per workload "
+                                        "(each workload's model is retrained)")
+    retraining_gpu: str | None = Field(None, description="GPU kind retraining runs on; omitted = each "
+                                       "workload's own serving GPU")
     weights_storage_gib: float | None = Field(None, ge=0, description="EBS per instance for weights "
                                               "and runtime; omitted = 2 x weights + 100 GiB")
     egress_gb_per_million_requests: float | None = Field(
@@ -253,6 +256,14 @@ class Costs(_Strict):
     api_data_eval_usd_month: float = Field(0.0, ge=0)
     api_compliance_one_time_usd: float = Field(0.0, ge=0)
     api_compliance_usd_month: float = Field(0.0, ge=0)
+
+
+    @field_validator("retraining_gpu")
+    @classmethod
+    def _known_retraining_gpu(cls, gpu: str | None) -> str | None:
+        from planner import catalog
+
+        return None if gpu is None else _resolved(catalog.resolve_gpu, gpu)
 
 
 class Pricing(_Strict):

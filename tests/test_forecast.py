@@ -290,3 +290,72 @@ def test_forecast_spot_at_the_cheapest_zone_on_request():
     d["pricing"] = {"spot_basis": "lowest_zone"}
     (sp,) = build_with(parse(d), l40s_table(on_demand=2.0, spot_min=0.5)).spot_prices
     assert (sp.basis, sp.usd_per_hour) == ("lowest_zone", pytest.approx(0.5))
+
+
+# --- quotas -----------------------------------------------------------------------------------------
+
+def test_forecast_quota_needs_count_the_largest_equivalent_and_every_environment():
+    """prod needs 2 × g6e.xlarge (the floor). Its group may also launch g6e.2xlarge (same single
+    L40S, pricier, 8 vCPUs instead of 4), so every instance counts 8 vCPUs. staging runs
+    max(min(2 zones, 2), ceil(2 × 0.25)) = 2 instances, dev 1, both on demand (no spot allowed):
+    (2 + 2 + 1) × 8 = 40 vCPUs of Running On-Demand G instances. With spot allowed, staging and dev
+    move to spot: 3 × 8 = 24 spot vCPUs, prod's 16 stay on demand."""
+    small = Offer(region="us-east-1", instance_type="g6e.xlarge", gpu="L40S", gpu_count=1, gpu_memory_gib=48.0,
+                  vcpus=4, memory_gib=32.0, on_demand_usd_per_hour=2.0, spot_min_usd_per_hour=1.9,
+                  spot_max_usd_per_hour=1.9, reserved_1y_usd_per_hour=None, reserved_3y_usd_per_hour=None,
+                  source="test row", date="2026-07")
+    large = dataclasses.replace(small, instance_type="g6e.2xlarge", vcpus=8, on_demand_usd_per_hour=2.5,
+                                spot_min_usd_per_hour=2.4, spot_max_usd_per_hour=2.4)
+    table = PriceTable(offers=(small, large), path="<in memory>", source="test row", date="2026-07")
+    d = small_plan()
+    d["constraints"]["purchase"] = ["on_demand"]
+    f = build_with(parse(d), table)
+    assert f.fleet_choice[0].instance_type == "g6e.xlarge"
+    assert f.fleet_choice[0].equivalent_instance_types == ["g6e.2xlarge"]
+    assert f.quota_needs_vcpus == {"us-east-1": {"on_demand_g": 40.0}}
+    d["constraints"]["purchase"] = ["on_demand", "spot"]
+    f = build_with(parse(d), table)
+    assert all(line.purchase == "on_demand" for m in f.months for line in m.workloads[0].fleet)
+    assert f.quota_needs_vcpus == {"us-east-1": {"on_demand_g": 16.0, "spot_g": 24.0}}
+
+
+# --- retraining -------------------------------------------------------------------------------------
+
+def test_forecast_retraining_priced_at_each_workloads_own_gpu():
+    """Two workloads: llama-3.1-8b fits one L40S (g6e.xlarge, 2.00 $/h), llama-3.1-70b in fp8 does
+    not (70 GB of weights) and runs on p5.48xlarge (8 × H100, 55.04 $/h). 100 GPU-hours every 3
+    months, per workload: in 2027-04, 100 × 2.00 + 100 × 55.04 / 8 = 200 + 688 = 888. With
+    costs.retraining_gpu: H100 both retrain on H100: 2 × 688 = 1,376."""
+    p5 = Offer(region="us-east-1", instance_type="p5.48xlarge", gpu="H100", gpu_count=8, gpu_memory_gib=80.0,
+               vcpus=192, memory_gib=2048.0, on_demand_usd_per_hour=55.04, spot_min_usd_per_hour=None,
+               spot_max_usd_per_hour=None, reserved_1y_usd_per_hour=None, reserved_3y_usd_per_hour=None,
+               source="test row", date="2026-07")
+    table = PriceTable(offers=(*l40s_table().offers, p5), path="<in memory>", source="test row", date="2026-07")
+    d = small_plan(horizon_months=4)
+    d["constraints"].update({"gpus": ["L40S", "H100"], "purchase": ["on_demand"]})
+    big = copy.deepcopy(d["workloads"][0])
+    big.update({"name": "big", "model": "llama-3.1-70b", "slo": {"ttft_ms": 3000, "tpot_ms": 100}})
+    d["workloads"].append(big)
+    d["costs"].update({"retraining_every_months": 3, "retraining_gpu_hours": 100, "uncertainty_buffer": 0.0})
+    f = build_with(parse(d), table)
+    assert [c.gpu for c in f.fleet_choice] == ["L40S", "H100"]
+    assert [m.self_hosted_usd.retraining for m in f.months] == [0, 0, 0, pytest.approx(888.0)]
+    d["costs"]["retraining_gpu"] = "h100"
+    f = build_with(parse(d), table)
+    assert f.months[3].self_hosted_usd.retraining == pytest.approx(1_376.0)
+
+
+def test_forecast_recommendation_counts_what_the_totals_count():
+    """Self-hosting forced: the recommendation's horizon total is the self-hosted total, obligation
+    after the horizon and retraining included (each counted once, with the buffer)."""
+    d = small_plan(horizon_months=5)
+    d["pricing"] = {"reserved_1y_discount": 0.8}
+    d["workloads"][0]["api_allowed"] = False
+    d["costs"].update({"ml_engineers": 0.2, "retraining_every_months": 3, "retraining_gpu_hours": 50})
+    f = build_with(parse(d), l40s_table())
+    cats = f.totals.horizon.self_hosted_by_category_usd
+    assert cats.committed_after_horizon > 0 and cats.retraining > 0
+    assert f.recommendation.decision == "self-host"
+    assert f.recommendation.horizon_total_usd == pytest.approx(f.totals.horizon.self_hosted_usd)
+    assert f.recommendation.workloads[0].self_hosted_usd == pytest.approx(
+        (cats.compute + cats.platform + cats.retraining + cats.committed_after_horizon) * 1.3)

@@ -13,7 +13,7 @@ from planner.forecast.model import (CATEGORIES, ContinuedDemand, FleetChoice, Fo
 from planner.inputs import Inputs
 from planner.plan import Plan, Workload
 from pricing import platform as platform_mod
-from pricing.terms import HOURS_PER_MONTH
+from pricing.terms import HOURS_PER_MONTH, Purchase
 
 
 def _sum_dicts(dicts) -> dict[str, float]:
@@ -67,6 +67,25 @@ def fleet_choice(wf: WorkloadFleet) -> FleetChoice:
                        peak_instances=busiest.instances_peak, peak_month=busiest.month)
 
 
+def retraining_gpu_hour_usd(plan: Plan, fleet_plan: FleetPlan, inputs: Inputs) -> dict[str, float]:
+    """Workload -> the on-demand price of one retraining GPU-hour: its own serving GPU's (the chosen
+    instance type's list price per GPU), or the cheapest offer of the plan's `costs.retraining_gpu`
+    in its regions (multiplier applied)."""
+    gpu = plan.costs.retraining_gpu
+    if gpu is None:
+        return {wf.workload: wf.candidate.on_demand_usd_per_gpu_hour for wf in fleet_plan.workloads}
+    from pricing import offers_for
+    from pricing.errors import UserError
+
+    found = offers_for(inputs.price_table, plan.constraints.regions, [gpu], reserved_1y_discount=0.0,
+                       reserved_3y_discount=0.0)
+    if not found:
+        raise UserError(f"no offer of {gpu} in {', '.join(plan.constraints.regions)} to price retraining on",
+                        file=plan.file, field="costs.retraining_gpu")
+    usd = min(po.usd_per_hour[Purchase.ON_DEMAND] / po.offer.gpu_count for po in found)
+    return {w.name: usd * plan.pricing.compute_price_multiplier for w in plan.workloads}
+
+
 def size(plan: Plan, inputs: Inputs, demand=None) -> FleetPlan:
     """The plan's fleet, from its demand and the loaded inputs."""
     demand = demand if demand is not None else demand_mod.build(plan)
@@ -90,7 +109,7 @@ def build(plan: Plan, inputs: Inputs, *, demand=None, fleet_plan: FleetPlan | No
         fleet_plan = size(plan, inputs, demand)
     months = plan.months()
     buffer = plan.costs.uncertainty_buffer
-    gpu_hour_usd = fleet_plan.workloads[0].candidate.on_demand_usd_per_gpu_hour
+    gpu_hour_usd = retraining_gpu_hour_usd(plan, fleet_plan, inputs)
     volumes = {w.name: root_volume(plan, w, inputs) for w in plan.workloads}
     models = list(dict.fromkeys(ref for w in plan.workloads for ref in w.api_models))
 
@@ -130,7 +149,9 @@ def build(plan: Plan, inputs: Inputs, *, demand=None, fleet_plan: FleetPlan | No
                 storage_gib_per_instance=float(volumes[w.name].gib),
                 unused_committed_hours=mf.unused_committed_hours, unused_committed_usd=mf.unused_committed_usd))
         shared = tco.shared_costs(plan, k, gpu_hour_usd)
-        shared_total += sum(shared.values())
+        shared_total += sum(v for name, v in shared.items() if name != "retraining")
+        for name, usd in gpu_hour_usd.items():  # retraining belongs to the workload retrained
+            ws_cost[name] += tco.retraining_usd(plan, k, usd)
         fixed = tco.api_path_fixed(plan, k)
         api_fixed_total += fixed
         after = signed_after.get(month, 0.0)
@@ -164,13 +185,13 @@ def build(plan: Plan, inputs: Inputs, *, demand=None, fleet_plan: FleetPlan | No
         commitments=[x for wf in fleet_plan.workloads for x in wf.commitments],
         if_demand_continues=continued_demand(plan, fleet_plan, months_out, horizon, gpu_hour_usd),
         break_even=breaks, recommendation=rec,
-        quota_needs_vcpus=provenance.quota_needs(fleet_plan, inputs),
+        quota_needs_vcpus=provenance.quota_needs(plan, fleet_plan),
         spot_prices=provenance.spot_prices(fleet_plan), risks=provenance.risks(fleet_plan),
         warnings=provenance.warnings(plan, fleet_plan))
 
 
 def continued_demand(plan: Plan, fleet_plan: FleetPlan, months_out: list[MonthForecast], horizon: PeriodTotals,
-                     gpu_hour_usd: float) -> ContinuedDemand:
+                     gpu_hour_usd: dict[str, float]) -> ContinuedDemand:
     """"If demand continues": the last month held (fleet, platform, people, API bill) until every
     commitment has ended; the obligation after the horizon is then paid in the months it covers."""
     buffer = plan.costs.uncertainty_buffer

@@ -70,7 +70,9 @@ def recommend(plan: Plan, ws_cost: dict[str, float], api_cost: dict[str, float],
               api_fixed_total: float, api_monthly: dict[str, list[tuple[str, float]]]) -> Recommendation:
     """API, self-host or hybrid per workload, with what decided it and the triggers that fired.
 
-    `ws_cost` is each workload's own fleet and platform over the horizon (before the buffer),
+    `ws_cost` is each workload's own fleet, platform, retraining and obligation after the horizon
+    (before the buffer); `shared_total` the people, data/eval and compliance the self-hosted path
+    needs for any workload;
     `api_cost` its token bill on its first compared model, `api_monthly` that bill month by month.
     """
     buffer = plan.costs.uncertainty_buffer

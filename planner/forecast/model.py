@@ -358,7 +358,9 @@ class Forecast(Frozen):
     if_demand_continues: ContinuedDemand
     break_even: dict[str, BreakEven]  # API model -> break-even against it
     recommendation: Recommendation
-    quota_needs_vcpus: dict[str, dict[str, float]]  # region -> quota key -> vCPUs at the busiest month
+    # region -> quota key -> vCPUs prod, staging and dev need at the busiest month, each instance at the
+    # most vCPUs its group may launch
+    quota_needs_vcpus: dict[str, dict[str, float]]
     spot_prices: list[SpotPrice]  # per chosen instance type the plan may run on spot
     risks: list[Risk]  # what could go wrong, with its cost
     warnings: list[ForecastWarning]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from planner import demand as demand_mod
 from planner.fleet.candidates import reserved_discounts
+from planner.environments import Environment, non_prod_fleet
 from planner.fleet.model import FleetPlan
 from planner.forecast import tco
 from planner.forecast.bill import month_start
@@ -117,15 +118,38 @@ def assumptions(plan: Plan, inputs: Inputs, fleet_plan: FleetPlan) -> list[Assum
     return out
 
 
-def quota_needs(fleet_plan: FleetPlan, inputs: Inputs) -> dict[str, dict[str, float]]:
-    """Region -> quota key -> vCPUs the fleet needs at its busiest month."""
+def quota_needs(plan: Plan, fleet_plan: FleetPlan) -> dict[str, dict[str, float]]:
+    """Region -> quota key -> vCPUs the three environments need at prod's busiest month.
+
+    Every instance counts at the most vCPUs its Auto Scaling group may launch (the planner's type
+    or an equivalent, `Candidate.max_vcpus`). prod runs the planned fleet; staging and dev run
+    their reduced fleets (`planner.environments.non_prod_fleet`, the rule provisioning uses) in
+    the same region and account.
+    """
     from pricing import quotas
+
+    def add(need: dict, region: str, instance_type: str, purchase: Purchase, count: int, vcpus: int) -> None:
+        key = quotas.quota_key(instance_type, purchase)
+        if key is None or count <= 0:
+            return
+        slot = need.setdefault(region, {})
+        slot[key] = slot.get(key, 0.0) + float(count * vcpus)
 
     peak: dict[str, dict[str, float]] = {}
     n_months = len(fleet_plan.workloads[0].months)
+    azs = plan.constraints.availability_zones
     for k in range(n_months):
-        lines = [line for wf in fleet_plan.workloads for line in wf.months[k].lines]
-        need = quotas.needed_vcpus(lines, inputs.price_table)
+        need: dict[str, dict[str, float]] = {}
+        for wf in fleet_plan.workloads:
+            mf = wf.months[k]
+            for line in mf.lines:
+                cand = wf.in_region(line.region)
+                add(need, line.region, line.instance_type, line.purchase, line.count, cand.max_vcpus)
+            for region, hourly in mf.hourly.items():
+                cand = wf.in_region(region)
+                for env in (Environment.STAGING, Environment.DEV):
+                    count, purchase = non_prod_fleet(env, azs, hourly.peak, cand.usd_per_hour)
+                    add(need, region, cand.instance_type, purchase, count, cand.max_vcpus)
         for region, by_key in need.items():
             for key, vcpus in by_key.items():
                 slot = peak.setdefault(region, {})
