@@ -359,3 +359,35 @@ def test_forecast_recommendation_counts_what_the_totals_count():
     assert f.recommendation.horizon_total_usd == pytest.approx(f.totals.horizon.self_hosted_usd)
     assert f.recommendation.workloads[0].self_hosted_usd == pytest.approx(
         (cats.compute + cats.platform + cats.retraining + cats.committed_after_horizon) * 1.3)
+
+
+# --- seed 004: the break-even volume ---------------------------------------------------------------
+
+SEED_004 = ROOT / "tests" / "fixtures" / "seed004" / "plan.yaml"
+
+
+def test_forecast_seed_004_break_even_volume_follows_from_its_inputs():
+    """Seed 004's calculate_breakeven: self-hosted 8,000 + 500 + 1,000 = 9,500 a month; an API
+    request costs 500 × 0.15e-6 + 200 × 0.60e-6 = 0.000075 + 0.00012 = $0.000195, so the volumes
+    cross at 9,500 / 0.000195 = 48,717,948.72 requests a month (the seed's break_even_requests).
+    The seed prices no platform, so the platform prices are zero here (in memory).
+    Monthly: 40 M requests → API 7,800; 50 M → 9,750; 60 M → 11,700. The lines cross in 2027-02;
+    cumulative self-hosted 9,500 / 19,000 / 28,500 against API 7,800 / 17,550 / 29,250: 2027-03."""
+    plan = load(SEED_004)
+    loaded = inputs.load(plan)
+    zero = {name: dataclasses.replace(p, **{f: 0.0 for f in ("nat_gateway_usd_per_hour", "nat_gateway_usd_per_gb",
+                                                              "ebs_gp3_usd_per_gb_month", "load_balancer_usd_per_hour",
+                                                              "data_transfer_out_usd_per_gb", "public_ipv4_usd_per_hour",
+                                                              "interface_endpoint_usd_per_hour",
+                                                              "logs_ingestion_usd_per_gb",
+                                                              "logs_storage_usd_per_gb_month", "alarm_usd_per_month",
+                                                              "ebs_gp3_usd_per_iops_month",
+                                                              "ebs_gp3_usd_per_mibps_month")})
+            for name, p in loaded.platform_prices.items()}
+    f = forecast.build(plan, dataclasses.replace(loaded, platform_prices=zero))
+    assert [m.workloads[0].requests for m in f.months] == pytest.approx([40e6, 50e6, 60e6])
+    assert [m.self_hosted_usd.total for m in f.months] == pytest.approx([9_500.0] * 3)
+    assert [m.api_path_usd["openai/gpt-4o-mini"] for m in f.months] == pytest.approx([7_800.0, 9_750.0, 11_700.0])
+    be = f.break_even["openai/gpt-4o-mini"]
+    assert (be.crossing, be.crossing_month, be.month) == ("in_horizon", "2027-02", "2027-03")
+    assert be.monthly_requests == pytest.approx(9_500 / 0.000195, abs=1)  # 48,717,948.72
