@@ -116,3 +116,27 @@ def test_quotas_cli_compares_forecast_fleet_and_exits_1_on_shortfall(tmp_path, m
     assert code == 1
     assert "L-417A185B" in captured.out and "fleet needs 384" in captured.out  # 2 × 192 vCPUs
     assert "is 192 vCPUs but the fleet needs 384" in captured.err
+
+
+def test_quotas_cli_uses_the_forecasts_own_needs(tmp_path, monkeypatch, capsys):
+    """A forecast.json with quota_needs_vcpus (prod, staging and dev, largest launchable type):
+    the command compares those, not the fleet lines' lead instance type."""
+    import json
+
+    from planner.cli import run
+
+    client = boto3.client("service-quotas", region_name="eu-north-1")
+    stub = Stubber(client)
+    for code, value in (("L-417A185B", 1000.0), ("L-DB2E81BA", 64.0), ("L-7212CCBC", 0.0), ("L-3819A6DF", 8.0)):
+        stub.add_response("get_service_quota", {"Quota": {"Value": value}}, {"ServiceCode": "ec2", "QuotaCode": code})
+    monkeypatch.setattr(boto3.session, "Session",
+                        lambda: StubSession({("service-quotas", "eu-north-1"): client}))
+    fleet = [{"region": "eu-north-1", "instance_type": "g6e.xlarge", "count": 2, "purchase": "on_demand"}]  # 8 vCPUs
+    forecast = tmp_path / "forecast.json"
+    forecast.write_text(json.dumps({"months": [{"month": "2027-01", "workloads": [{"fleet": fleet}]}],
+                                    "quota_needs_vcpus": {"eu-north-1": {"on_demand_g": 96.0}}}))
+    with stub:
+        code = run(["quotas", "--regions", "eu-north-1", "--forecast", str(forecast)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "is 64 vCPUs but the fleet needs 96" in captured.err

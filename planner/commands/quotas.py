@@ -33,12 +33,24 @@ def fleet_lines(forecast_json: Path, month: str | None = None) -> list:
     return lines(busiest)
 
 
+def forecast_needs(forecast_json: Path) -> dict[str, dict[str, float]] | None:
+    """The forecast's own quota needs (prod, staging and dev at the busiest month, each instance at
+    the largest type its group may launch), or None when the file does not carry them."""
+    try:
+        data = json.loads(Path(forecast_json).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot read forecast JSON: {exc}", file=str(forecast_json)) from None
+    needs = data.get("quota_needs_vcpus") if isinstance(data, dict) else None
+    return {r: {k: float(v) for k, v in by_key.items()} for r, by_key in needs.items()} if needs else None
+
+
 def register(app: typer.Typer) -> None:
     @app.command("quotas")
     def quotas(
         regions: list[str] = typer.Option(..., "--regions", help="comma-separated AWS regions"),
         forecast: Path | None = typer.Option(None, "--forecast", help="forecast.json whose fleet to compare"),
-        month: str | None = typer.Option(None, "--month", help="YYYY-MM (default: the month with the most instances)"),
+        month: str | None = typer.Option(None, "--month", help="YYYY-MM: that month's prod fleet lines only (default: "
+                                         "the forecast's quota needs, prod + staging + dev at the busiest month)"),
     ) -> None:
         """Read the EC2 GPU quotas (On-Demand and Spot, P and G, in vCPUs) and compare a fleet with them.
 
@@ -48,7 +60,11 @@ def register(app: typer.Typer) -> None:
         from pricing import quotas as q
 
         names = [r.strip() for value in regions for r in value.split(",") if r.strip()]
-        needed = q.needed_vcpus(fleet_lines(forecast, month)) if forecast else {}
+        needed: dict[str, dict[str, float]] = {}
+        if forecast and month is None:  # the forecast's own figures: every environment, the largest type
+            needed = forecast_needs(forecast) or q.needed_vcpus(fleet_lines(forecast))
+        elif forecast:  # one month's prod fleet lines, at their own instance types
+            needed = q.needed_vcpus(fleet_lines(forecast, month))
         names = list(dict.fromkeys(names + sorted(set(needed) - set(names))))
         limits = q.fetch(names)
         for region in names:
