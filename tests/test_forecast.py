@@ -391,3 +391,11 @@ def test_forecast_seed_004_break_even_volume_follows_from_its_inputs():
     be = f.break_even["openai/gpt-4o-mini"]
     assert (be.crossing, be.crossing_month, be.month) == ("in_horizon", "2027-02", "2027-03")
     assert be.monthly_requests == pytest.approx(9_500 / 0.000195, abs=1)  # 48,717,948.72
+
+
+def test_forecast_committed_schema_is_the_generated_one():
+    """planner/data/forecast.schema.json is generated from the model (regenerate with
+    `.venv/bin/python -m planner.forecast.schema > planner/data/forecast.schema.json`)."""
+    from planner.forecast import schema
+
+    assert schema.SCHEMA_FILE.read_text(encoding="utf-8") == schema.render()

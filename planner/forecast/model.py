@@ -17,7 +17,7 @@ from planner.fleet.model import Commitment, FleetLine
 from planner.plan import Plan
 from pricing.terms import HOURS_PER_MONTH
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 CATEGORIES = ("compute", "platform", "people", "data_eval", "compliance", "retraining", "committed_after_horizon",
               "buffer")
 PERIODS = ("first_12_months", "horizon")
@@ -346,7 +346,7 @@ class Sensitivity(Frozen):
 # --- the whole forecast ---------------------------------------------------------------------------
 
 class Forecast(Frozen):
-    schema_version: Literal[2] = SCHEMA_VERSION
+    schema_version: Literal[3] = SCHEMA_VERSION
     plan: Plan
     hours_per_month: Literal[HOURS_PER_MONTH]
     price_sources: list[PriceSource]
