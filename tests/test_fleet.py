@@ -138,6 +138,10 @@ def test_fleet_matches_brute_force_small_cases(seed):
     sol = fleet.solve_mix(need, floor, weights, usd, share, overhead)
     expected = brute_force(need, floor, weights, usd, share, overhead)
     assert sol.cost_usd == pytest.approx(expected, rel=1e-9, abs=1e-6), (need, floor, weights, usd, share, overhead)
+    # both pruning bounds stay below the optimum under whole commitments
+    quick = fleet.lower_bound_usd(need, weights, usd, overhead, max_spot_share=share, floor=floor)
+    table = fleet.cost_table(need, floor, weights, usd, share, overhead).lower_bound_usd(usd)
+    assert quick <= expected + 1e-6 and table <= expected + 1e-6
 
 
 @pytest.mark.parametrize("seed", range(12))

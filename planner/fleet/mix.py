@@ -153,10 +153,18 @@ def solve_mix(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, usd_per_
     n = n_r + n_z
     cost = np.zeros(n)
     upper = np.ones(n)
+    # what one more committed instance can save in each month: the largest drop in the month's
+    # on-demand and spot cost from one committed instance more (inf where one less is infeasible)
+    with np.errstate(invalid="ignore"):
+        saving = np.max(c[:, :-1] - c[:, 1:], axis=1, initial=0.0) if a_max else np.zeros(M)
+    saving = np.where(np.isnan(saving), np.inf, saving)
     for k, opt in enumerate(options_r):
         for s in range(M):
-            cost[k * M + s] = usd_per_hour[opt] * HOURS_PER_MONTH * terms[opt]  # the whole term
-            upper[k * M + s] = a_max
+            whole = usd_per_hour[opt] * HOURS_PER_MONTH * terms[opt]  # the whole term
+            cost[k * M + s] = whole
+            # a purchase whose whole term costs more than it could ever save is never optimal
+            # (dropping it would lower the objective): leave it out, the optimum is unchanged
+            upper[k * M + s] = a_max if whole <= saving[s:s + terms[opt]].sum() + 1e-9 else 0
     for m in range(M):
         for a in A_vals:
             j = n_r + m * (a_max + 1) + a
@@ -227,14 +235,25 @@ def committed_past_horizon_usd(reserved_bought: dict[Purchase, list[int]], usd_p
 
 
 def lower_bound_usd(need: np.ndarray, weights: np.ndarray, usd_per_hour: dict[Purchase, float],
-                    spot_overhead: float) -> float:
+                    spot_overhead: float, *, max_spot_share: float = 1.0, floor: np.ndarray | None = None) -> float:
     """No mix pays less than its cheapest effective rate on every instance-hour it needs.
 
-    Valid under whole commitments: every needed instance-hour inside the horizon is paid at an
-    on-demand, reserved or spot rate (spot at rate × (1 + overhead) per instance of capacity, as
-    capacity is rounded down); a commitment's hours outside the horizon only add to the objective.
+    In each month and hour level, non-spot capacity (on-demand or committed, at least the cheapest
+    of their rates) carries the floor and whatever spot cannot: spot carries at most
+    floor(spot_cap / (1 + overhead)) instances of capacity (`max_spot_share`, as the mix caps it),
+    each at spot rate × (1 + overhead) or more (capacity is rounded down). Valid under whole
+    commitments: a committed instance pays at least its rate in every hour of the horizon it is
+    active, and the months of its term after the horizon only add to the objective.
     """
-    rates = [usd_per_hour[o] for o in (Purchase.ON_DEMAND, *RESERVED) if o in usd_per_hour]
-    if Purchase.SPOT in usd_per_hour:
-        rates.append(usd_per_hour[Purchase.SPOT] * (1 + spot_overhead))
-    return min(rates) * float((need * weights).sum()) * DAYS_PER_MONTH
+    non_spot = [usd_per_hour[o] for o in (Purchase.ON_DEMAND, *RESERVED) if o in usd_per_hour]
+    r_ns = min(non_spot, default=math.inf)
+    if Purchase.SPOT not in usd_per_hour:
+        return r_ns * float((need * weights).sum()) * DAYS_PER_MONTH
+    r_s = usd_per_hour[Purchase.SPOT] * (1 + spot_overhead)
+    if r_s >= r_ns:
+        return r_ns * float((need * weights).sum()) * DAYS_PER_MONTH
+    fl = np.zeros((need.shape[0], 1)) if floor is None else np.asarray(floor, dtype=float).reshape(-1, 1)
+    spot_capacity = np.floor(spot_cap(need, max_spot_share) / (1 + spot_overhead) + 1e-9)
+    by_spot = np.clip(np.minimum(spot_capacity, need - fl), 0, None)
+    per_hour = (need - by_spot) * (r_ns if math.isfinite(r_ns) else r_s) + by_spot * r_s
+    return float((per_hour * weights).sum()) * DAYS_PER_MONTH

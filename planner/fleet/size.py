@@ -235,8 +235,10 @@ def size_workload(plan: Plan, workload: Workload, demand, priced: list[PricedOff
     for cand in cands:
         floor = floor_instances(plan, cand.replicas_per_instance, k)
         need = np.stack([instances_needed(r, levels, c.headroom, cand.requests_per_s, floor) for r in mean_rps])
-        quick = lower_bound_usd(need, weights, cand.usd_per_hour, c.spot_interruption_overhead)
-        prepared.append((quick, cand, need, np.full(len(mean_rps), floor)))
+        floors = np.full(len(mean_rps), floor)
+        quick = lower_bound_usd(need, weights, cand.usd_per_hour, c.spot_interruption_overhead,
+                                max_spot_share=c.max_spot_share, floor=floors)
+        prepared.append((quick, cand, need, floors))
     # cheapest bound first; among equals, the candidate that serves most per instance. Two bounds
     # prune: a quick one (cheapest rate on every needed instance-hour), then the exact per-month
     # cost table's (every commitment pays at least the cheapest reserved rate).
