@@ -76,15 +76,24 @@ class CostTable:
     spot: np.ndarray  # [m, a, h]
 
     def lower_bound_usd(self, usd_per_hour: dict[Purchase, float]) -> float:
-        """No mix costs less: each active commitment pays at least the cheapest reserved rate.
+        """No mix costs less: each active commitment pays at least its effective reserved rate.
 
-        Valid under whole commitments: a commitment active in month m is paid in m (at its rate,
-        at least the cheapest), and the months of its term outside the horizon only add to the
-        objective, so the bound (which counts the horizon's months only) never exceeds it.
+        Valid under whole commitments: a commitment's whole term, spread over the months of the
+        horizon it covers (at most min(term, horizon)), costs at least rate × term / min(term,
+        horizon) per active month (`effective_reserved_usd_per_hour`); the on-demand and spot top-up
+        of each month is exact. Summed over months this never exceeds the objective.
         """
-        rate = min((usd_per_hour[o] for o in self.options_r), default=0.0) * HOURS_PER_MONTH
+        if not self.options_r:  # nothing can be committed: a = 0 in every month
+            return float(self.month_usd[:, 0].sum())
+        rate = effective_reserved_usd_per_hour(usd_per_hour, self.options_r, len(self.month_usd)) * HOURS_PER_MONTH
         per_a = self.month_usd + rate * np.arange(self.a_max + 1)[None, :]
         return float(per_a.min(axis=1).sum())
+
+
+def effective_reserved_usd_per_hour(usd_per_hour: dict[Purchase, float], options, months: int) -> float:
+    """The least a committed instance-hour inside a `months`-month horizon can cost: a term longer than
+    the horizon is paid in full for at most `months` months of use (inf when none is allowed)."""
+    return min((usd_per_hour[o] * TERM_MONTHS[o] / min(TERM_MONTHS[o], months) for o in options), default=math.inf)
 
 
 def spot_cap(need, max_spot_share: float):
@@ -238,15 +247,15 @@ def lower_bound_usd(need: np.ndarray, weights: np.ndarray, usd_per_hour: dict[Pu
                     spot_overhead: float, *, max_spot_share: float = 1.0, floor: np.ndarray | None = None) -> float:
     """No mix pays less than its cheapest effective rate on every instance-hour it needs.
 
-    In each month and hour level, non-spot capacity (on-demand or committed, at least the cheapest
-    of their rates) carries the floor and whatever spot cannot: spot carries at most
+    In each month and hour level, non-spot capacity (on-demand, or committed at its effective
+    reserved rate, `effective_reserved_usd_per_hour`) carries the floor and whatever spot cannot: spot carries at most
     floor(spot_cap / (1 + overhead)) instances of capacity (`max_spot_share`, as the mix caps it),
     each at spot rate × (1 + overhead) or more (capacity is rounded down). Valid under whole
     commitments: a committed instance pays at least its rate in every hour of the horizon it is
     active, and the months of its term after the horizon only add to the objective.
     """
-    non_spot = [usd_per_hour[o] for o in (Purchase.ON_DEMAND, *RESERVED) if o in usd_per_hour]
-    r_ns = min(non_spot, default=math.inf)
+    r_ns = min(usd_per_hour.get(Purchase.ON_DEMAND, math.inf),
+               effective_reserved_usd_per_hour(usd_per_hour, [o for o in RESERVED if o in usd_per_hour], len(need)))
     if Purchase.SPOT not in usd_per_hour:
         return r_ns * float((need * weights).sum()) * DAYS_PER_MONTH
     r_s = usd_per_hour[Purchase.SPOT] * (1 + spot_overhead)
