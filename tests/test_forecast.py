@@ -191,6 +191,7 @@ def test_forecast_commitment_bought_in_a_short_horizon_is_charged_whole():
     assert c.usd_total == pytest.approx(3_504.0)
     assert c.usd_in_horizon == pytest.approx(876.0)
     assert c.usd_after_horizon == pytest.approx(2_628.0)
+    assert f.obligation_signed_usd == pytest.approx(3_504.0)
     first = f.months[0].self_hosted_usd
     assert first.committed_after_horizon == pytest.approx(2_628.0)
     assert [m.self_hosted_usd.committed_after_horizon for m in f.months[1:]] == [0.0, 0.0]

@@ -128,7 +128,8 @@ def _merge(a: MonthFleet, b: MonthFleet) -> MonthFleet:
                       committed_instances=a.committed_instances + b.committed_instances,
                       unused_committed_hours=a.unused_committed_hours + b.unused_committed_hours,
                       unused_committed_usd=a.unused_committed_usd + b.unused_committed_usd,
-                      hourly={**a.hourly, **b.hourly}, spot_unavailable_usd=a.spot_unavailable_usd + b.spot_unavailable_usd)
+                      hourly={**a.hourly, **b.hourly},
+                      spot_unavailable_usd=a.spot_unavailable_usd + b.spot_unavailable_usd)
 
 
 # --- what a solution signs and risks ---------------------------------------------------------------

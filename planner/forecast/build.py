@@ -211,6 +211,7 @@ def continued_demand(plan: Plan, fleet_plan: FleetPlan, months_out: list[MonthFo
             api_after[ref] += usd + fixed
     obligation = horizon.self_hosted_by_category_usd.committed_after_horizon * (1 + buffer)
     return ContinuedDemand(
-        months_after_horizon=extra, through_month=month_offset(last.month, extra), self_hosted_after_horizon_usd=self_after,
+        months_after_horizon=extra, through_month=month_offset(last.month, extra),
+        self_hosted_after_horizon_usd=self_after,
         api_path_after_horizon_usd=api_after, self_hosted_usd=horizon.self_hosted_usd - obligation + self_after,
         api_path_usd={ref: horizon.api_path_usd[ref] + api_after[ref] for ref in api_after})

@@ -373,6 +373,11 @@ class Forecast(Frozen):
         return list(dict.fromkeys(ref for w in self.plan.workloads for ref in w.api_models))
 
     @property
+    def obligation_signed_usd(self) -> float:
+        """What every commitment bought costs over its whole term (before the buffer)."""
+        return sum(c.usd_total for c in self.commitments)
+
+    @property
     def fleet_changes(self) -> list[FleetChange]:
         """Every scenario's and sensitivity side's fleet that differs from the base (not serialised:
         the changes live with their scenario and sensitivity entries)."""
