@@ -20,13 +20,12 @@ spot where the plan allows it, all day.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from planner.environments import ENVIRONMENTS, STAGING_SHARE, Environment, NetworkShape, network_shape
+from planner.environments import ENVIRONMENTS, Environment, NetworkShape, network_shape, non_prod_fleet
 from planner.fleet.model import HOURS_OF_DAY, Candidate, FleetLine, FleetPlan, HourlyInstances, MonthFleet
 from planner.forecast.model import PlatformUsd
 from planner.inputs import Inputs
@@ -187,12 +186,7 @@ def _prod_groups(mf: MonthFleet, cand: Candidate, hourly: HourlyInstances, targe
 
 def _flat_group(plan: Plan, environment: Environment, cand: Candidate, peak: int) -> tuple[GroupSpec, HourlyInstances]:
     """staging and dev: a flat fleet all day, on spot where the plan allows it."""
-    if environment == Environment.STAGING:
-        count = max(min(plan.constraints.availability_zones, peak), math.ceil(peak * STAGING_SHARE))
-    else:
-        count = 1
-    purchase = next(p for p in (Purchase.SPOT, Purchase.ON_DEMAND, Purchase.RESERVED_1Y, Purchase.RESERVED_3Y)
-                    if p in cand.usd_per_hour)
+    count, purchase = non_prod_fleet(environment, plan.constraints.availability_zones, peak, cand.usd_per_hour)
     rate = cand.usd_per_hour[purchase]
     line = FleetLine(region=cand.region, instance_type=cand.instance_type, gpu=cand.gpu,
                      gpus_per_instance=cand.gpus_per_instance, tp=cand.tp,

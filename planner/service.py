@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from planner.errors import UserError
-from planner.fleet.model import FleetLine
+from planner.fleet.model import Commitment, FleetLine
 from planner.forecast.model import FleetChoice, Forecast
 from planner.inputs import Inputs
 from planner.plan import Plan, load
@@ -78,7 +78,7 @@ def validate(plan_file: str | Path) -> ValidateSummary:
                      f"{first.requests_per_day:,.0f} → {last.requests_per_day:,.0f}",
                      f"{first.peak_requests_per_s:,.2f} → {last.peak_requests_per_s:,.2f}",
                      f"{w.traffic.input_tokens:g} / {w.traffic.output_tokens:g}",
-                     slo, ", ".join(w.compare_with)))
+                     slo, ", ".join(w.api_models)))
     notes = []
     stale = staleness(inputs)
     if stale:
@@ -163,6 +163,7 @@ class SizeReport(BaseModel):
     hours_per_month: int
     choices: list[FleetChoice]
     months: list[SizeMonth]
+    commitments: list[Commitment]  # every reservation bought, paid for its whole term
     solve_seconds: float
 
 
@@ -201,7 +202,7 @@ def size(plan_file: str | Path, month: str | None = None) -> SizeReport:
         out_months.append(SizeMonth(month=m, workloads=workloads))
     return SizeReport(plan=plan.name, hours_per_month=HOURS_PER_MONTH,
                       choices=[forecast.fleet_choice(wf) for wf in fp.workloads], months=out_months,
-                      solve_seconds=fp.solve_seconds)
+                      commitments=[x for wf in fp.workloads for x in wf.commitments], solve_seconds=fp.solve_seconds)
 
 
 def stack_spec(plan_file: str | Path, environment: str, *, workload: str | None = None, month: str | None = None,

@@ -21,7 +21,7 @@ import pytest
 
 from planner import report
 from planner.forecast import serialize
-from planner.forecast.model import (BreakEven, CommitmentsPastHorizonWarning, FleetChoice, QuotasNotCheckedWarning,
+from planner.forecast.model import (BreakEven, FleetChoice, QuotasNotCheckedWarning, ThreeYearTermWarning,
                                     SpotShareWarning, UnusedCommitmentsWarning)
 from planner.report import view
 
@@ -296,13 +296,15 @@ def test_report_obligation_line_has_its_place():
 def test_report_every_warning_code_becomes_a_sentence():
     f = small().model_copy(update={"warnings": [
         SpotShareWarning(workload="chat", share=0.4737, month="2027-03"),
-        CommitmentsPastHorizonWarning(workload="chat", usd=8176.4, after_month="2027-04"),
+        ThreeYearTermWarning(horizon_months=4, term_months=36, instances_bought=1, usd_after_horizon=8176.4),
         UnusedCommitmentsWarning(workload="chat", usd=1234.5),
         QuotasNotCheckedWarning()]})
     assert report.warning_lines(f) == [
         "chat: spot carries up to 47% of peak instances (2027-03); an interruption wave falls back to on-demand at "
         "list price",
-        "chat: reserved commitments run past the horizon: $8,176 more is committed after 2027-04",
+        "the plan allows 3-year reservations but looks 4 months ahead (< 36): a 3-year term is paid in full "
+        "whatever demand does after the horizon (1 instance(s) bought on 3-year terms, $8,176 of them paid after "
+        "the horizon)",
         "chat: $1,235 of committed (reserved) hours go unused off-peak over the horizon; they are still paid",
         view.QUOTAS_NOT_CHECKED]
     md = report.render_markdown(f, generated_at=GENERATED_AT)

@@ -66,7 +66,8 @@ def register(app: typer.Typer) -> None:
         regions: list[str] = typer.Option(None, "--regions",
                                           help="comma-separated AWS regions (default: the forecast's regions)"),
         forecast: Path | None = typer.Option(None, "--forecast", help="forecast.json whose fleet to compare"),
-        month: str | None = typer.Option(None, "--month", help="YYYY-MM (default: the busiest month)"),
+        month: str | None = typer.Option(None, "--month", help="YYYY-MM: that month's prod fleet lines only (default: "
+                                         "the forecast's quota needs, prod + staging + dev at the busiest month, each at the largest type its group may launch)"),
     ) -> None:
         """Read the EC2 GPU quotas (On-Demand and Spot, P and G, in vCPUs) and compare a fleet with them.
 

@@ -35,7 +35,7 @@ def offers(plan: Plan, table: PriceTable) -> list[PricedOffer]:
     check_plan_regions(table, plan.constraints.regions, plan.constraints.gpus, file=plan.file)
     r1, r3 = reserved_discounts(plan)
     return offers_for(table, plan.constraints.regions, plan.constraints.gpus,
-                      reserved_1y_discount=r1, reserved_3y_discount=r3)
+                      reserved_1y_discount=r1, reserved_3y_discount=r3, spot_basis=plan.pricing.spot_basis)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -77,6 +77,8 @@ def candidates(plan: Plan, workload: Workload, priced: list[PricedOffer], model:
                 continue
             usd = {option: rate * mult * (spot_mult if option == Purchase.SPOT else 1.0)
                    for option, rate in po.usd_per_hour.items() if option in allowed}
+            spot_zone = [None if x is None else x * mult * spot_mult
+                         for x in (o.spot_min_usd_per_hour, o.spot_max_usd_per_hour)]
             if not ({Purchase.ON_DEMAND, *RESERVED} & set(usd)):
                 continue
             c = Candidate(region=o.region, instance_type=o.instance_type, gpu=o.gpu,
@@ -84,7 +86,9 @@ def candidates(plan: Plan, workload: Workload, priced: list[PricedOffer], model:
                           replicas_per_instance=o.gpu_count // tp,
                           replica_requests_per_s=cap.requests_per_s, usd_per_hour=usd,
                           assumed=po.assumed, source=po.source, date=po.date,
-                          on_demand_usd_per_gpu_hour=po.usd_per_hour[Purchase.ON_DEMAND] * mult / o.gpu_count)
+                          on_demand_usd_per_gpu_hour=po.usd_per_hour[Purchase.ON_DEMAND] * mult / o.gpu_count,
+                          spot_basis=po.spot_basis if Purchase.SPOT in usd else None,
+                          spot_lowest_zone_usd_per_hour=spot_zone[0], spot_highest_zone_usd_per_hour=spot_zone[1])
             found.setdefault((o.region, o.gpu, o.gpu_count, tp), []).append(c)
     out = []
     for key in sorted(found):

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 
@@ -19,15 +20,15 @@ import numpy as np
 from planner import demand as demand_mod
 from planner.catalog import GpuSpec, ModelSpec
 from planner.fleet.candidates import candidates as find_candidates
-from planner.fleet.mix import (MixSolution, committed_active, committed_past_horizon_usd, cost_table,
-                               lower_bound_usd, solve_mix)
-from planner.fleet.model import (HOURS_OF_DAY, Candidate, FleetLine, FleetPlan, HourlyInstances, MonthFleet,
-                                 WorkloadFleet)
+from planner.fleet.mix import (CostTable, MixSolution, commitment_usd, committed_active, cost_table,
+                               lower_bound_usd, solve_mix, top_up_usd)
+from planner.fleet.model import (HOURS_OF_DAY, Candidate, Commitment, FleetLine, FleetPlan, HourlyInstances,
+                                 MonthFleet, WorkloadFleet, month_offset)
 from planner.perf import PerfFactors
 from planner.plan import Plan, Workload
 from pricing import PricedOffer
 from pricing.errors import UserError
-from pricing.terms import DAYS_PER_MONTH, HOURS_PER_MONTH, Purchase
+from pricing.terms import DAYS_PER_MONTH, HOURS_PER_MONTH, RESERVED, TERM_MONTHS, Purchase
 
 # --- the daily shape -------------------------------------------------------------------------
 
@@ -87,7 +88,7 @@ def floor_instances(plan: Plan, replicas_per_instance: int, regions: int = 1) ->
 # --- from a solution to fleet lines ----------------------------------------------------------
 
 def _month_fleets(plan: Plan, cand: Candidate, mean_rps: np.ndarray, peak_rps: np.ndarray, levels, weights,
-                  hour_level, need, floors, sol: MixSolution) -> list[MonthFleet]:
+                  hour_level, need, floors, sol: MixSolution, spot_unavailable: np.ndarray) -> list[MonthFleet]:
     overhead = plan.constraints.spot_interruption_overhead
     out = []
     for m, month in enumerate(plan.months()):
@@ -139,6 +140,7 @@ def _month_fleets(plan: Plan, cand: Candidate, mean_rps: np.ndarray, peak_rps: n
             unused_committed_hours=unused_hours,
             unused_committed_usd=unused_hours * committed_rate,
             hourly={cand.region: hourly},
+            spot_unavailable_usd=float(spot_unavailable[m]),
         ))
     return out
 
@@ -151,7 +153,87 @@ def _merge(a: MonthFleet, b: MonthFleet) -> MonthFleet:
                       committed_instances=a.committed_instances + b.committed_instances,
                       unused_committed_hours=a.unused_committed_hours + b.unused_committed_hours,
                       unused_committed_usd=a.unused_committed_usd + b.unused_committed_usd,
-                      hourly={**a.hourly, **b.hourly})
+                      hourly={**a.hourly, **b.hourly},
+                      spot_unavailable_usd=a.spot_unavailable_usd + b.spot_unavailable_usd)
+
+
+# --- what a solution signs and risks ---------------------------------------------------------------
+
+def commitments(workload: str, cand: Candidate, sol: MixSolution, months: list[str]) -> list[Commitment]:
+    """The reservations a solution buys, each with its whole term's cost split at the horizon's end."""
+    out = []
+    for option in RESERVED:
+        for s, count in enumerate(sol.reserved_bought.get(option, ())):
+            if count <= 0:
+                continue
+            term = TERM_MONTHS[option]
+            rate = cand.usd_per_hour[option]
+            inside = min(term, len(months) - s)
+            per_month = count * rate * HOURS_PER_MONTH
+            out.append(Commitment(workload=workload, region=cand.region, instance_type=cand.instance_type,
+                                  purchase=option, count=count, start_month=months[s],
+                                  end_month=month_offset(months[s], term - 1), usd_per_hour=rate,
+                                  usd_total=commitment_usd(rate, option, count), usd_in_horizon=per_month * inside,
+                                  usd_after_horizon=per_month * (term - inside)))
+    return sorted(out, key=lambda c: (c.start_month, c.region, list(RESERVED).index(c.purchase)))
+
+
+def _committed_by_month(sol: MixSolution, months: int) -> np.ndarray:
+    return np.array([sum(committed_active(sol.reserved_bought, o, m) for o in RESERVED) for m in range(months)])
+
+
+def _with_on_demand(cand: Candidate, usd_per_hour: dict[Purchase, float]) -> dict[Purchase, float]:
+    """The rates, with on-demand at its list rate even where the plan does not buy it (the fallback
+    when spot is unavailable or a commitment has ended)."""
+    return {**usd_per_hour, Purchase.ON_DEMAND: usd_per_hour.get(Purchase.ON_DEMAND, cand.on_demand_usd_per_hour)}
+
+
+def spot_unavailable_usd(plan: Plan, cand: Candidate, need, floors, weights, sol: MixSolution,
+                         table: CostTable) -> np.ndarray:
+    """Per month: what compute rises by if spot capacity is unavailable all month and on-demand
+    instances replace the spot ones (the month's commitments unchanged)."""
+    c = plan.constraints
+    committed = _committed_by_month(sol, len(need))
+    no_spot = {o: r for o, r in _with_on_demand(cand, cand.usd_per_hour).items() if o != Purchase.SPOT}
+    out = np.zeros(len(need))
+    for m in range(len(need)):
+        if not sol.spot[m].any():
+            continue
+        a = int(committed[m])
+        without = top_up_usd(need[m], int(floors[m]), a, weights, no_spot, 0.0, c.spot_interruption_overhead)
+        out[m] = without - float(table.month_usd[m, a])
+    return out
+
+
+def months_signed_after_horizon(sol: MixSolution, months: int) -> int:
+    """Months after the horizon's last that some commitment of `sol` still covers."""
+    ends = [s + TERM_MONTHS[option] for option, bought in sol.reserved_bought.items()
+            for s, count in enumerate(bought) if count > 0]
+    return max([0, *(end - months for end in ends)])
+
+
+def after_horizon_compute_usd(plan: Plan, cand: Candidate, need, floors, weights, sol: MixSolution,
+                              months_after: int) -> list[float]:
+    """"If demand continues": compute in each of `months_after` months after the horizon, with
+    demand held at the horizon's last month. The commitments still in their term are paid; the rest
+    of the last month's need runs on demand and spot (no new commitment is bought; on-demand at its
+    list rate where the plan allows neither)."""
+    c = plan.constraints
+    months = len(need)
+    spans = [(s, s + TERM_MONTHS[option] - 1, count, cand.usd_per_hour[option])
+             for option, bought in sol.reserved_bought.items() for s, count in enumerate(bought) if count > 0]
+    out = []
+    for k in range(months, months + months_after):
+        running = [(count, rate) for start, end, count, rate in spans if start <= k <= end]
+        active = sum(count for count, _ in running)
+        reserved = sum(count * rate * HOURS_PER_MONTH for count, rate in running)
+        top = top_up_usd(need[-1], int(floors[-1]), active, weights, cand.usd_per_hour, c.max_spot_share,
+                         c.spot_interruption_overhead)
+        if not math.isfinite(top):
+            top = top_up_usd(need[-1], int(floors[-1]), active, weights, _with_on_demand(cand, cand.usd_per_hour),
+                             c.max_spot_share, c.spot_interruption_overhead)
+        out.append(reserved + top)
+    return out
 
 
 # --- one workload --------------------------------------------------------------------------------
@@ -174,7 +256,7 @@ def size_workload(plan: Plan, workload: Workload, demand, priced: list[PricedOff
     levels, weights, hour_level = hour_levels(workload)
     mean_rps = wt["mean_requests_per_s"].to_numpy() * share
     peak_rps = wt["peak_requests_per_s"].to_numpy() * share
-    best_per_region: dict[str, tuple[float, Candidate, np.ndarray, np.ndarray, MixSolution]] = {}
+    best_per_region: dict[str, tuple[float, Candidate, np.ndarray, np.ndarray, MixSolution, CostTable]] = {}
     prepared = []
     too_large: list[tuple[float, Candidate]] = []
     for cand in cands:
@@ -184,8 +266,10 @@ def size_workload(plan: Plan, workload: Workload, demand, priced: list[PricedOff
         except FleetTooLarge as exc:
             too_large.append((exc.instances, cand))
             continue
-        quick = lower_bound_usd(need, weights, cand.usd_per_hour, c.spot_interruption_overhead)
-        prepared.append((quick, cand, need, np.full(len(mean_rps), floor)))
+        floors = np.full(len(mean_rps), floor)
+        quick = lower_bound_usd(need, weights, cand.usd_per_hour, c.spot_interruption_overhead,
+                                max_spot_share=c.max_spot_share, floor=floors)
+        prepared.append((quick, cand, need, floors))
     if not prepared:
         fewest, cand = min(too_large, key=lambda t: t[0])
         i = plan.workloads.index(workload)
@@ -216,16 +300,24 @@ def size_workload(plan: Plan, workload: Workload, demand, priced: list[PricedOff
                         c.spot_interruption_overhead, table=ct)
         if (incumbent is None or sol.cost_usd < incumbent[0] - 1e-6
                 or (sol.cost_usd <= incumbent[0] + 1e-6 and cand.requests_per_s > incumbent[1].requests_per_s)):
-            best_per_region[cand.region] = (sol.cost_usd, cand, need, floors, sol)
+            best_per_region[cand.region] = (sol.cost_usd, cand, need, floors, sol, ct)
     chosen = sorted(best_per_region.values(), key=lambda b: (b[0], b[1].region))[:k]
     months: list[MonthFleet] = []
-    past = 0.0
-    for _cost, cand, need, floors, sol in chosen:
-        mf = _month_fleets(plan, cand, mean_rps, peak_rps, levels, weights, hour_level, need, floors, sol)
+    signed: list[Commitment] = []
+    after: list[float] = []
+    names = plan.months()
+    months_after = max((months_signed_after_horizon(ch[4], len(names)) for ch in chosen), default=0)
+    for _cost, cand, need, floors, sol, ct in chosen:
+        risk = spot_unavailable_usd(plan, cand, need, floors, weights, sol, ct)
+        mf = _month_fleets(plan, cand, mean_rps, peak_rps, levels, weights, hour_level, need, floors, sol, risk)
         months = mf if not months else [_merge(a, b) for a, b in zip(months, mf)]
-        past += committed_past_horizon_usd(sol.reserved_bought, cand.usd_per_hour, len(mf))
+        signed += commitments(workload.name, cand, sol, names)
+        more = after_horizon_compute_usd(plan, cand, need, floors, weights, sol, months_after + 1)
+        after = [x + y for x, y in itertools.zip_longest(after, more, fillvalue=0.0)]
     return WorkloadFleet(workload=workload.name, candidates=tuple(ch[1] for ch in chosen), months=tuple(months),
-                         considered=len(cands), commitments_past_horizon_usd=past)
+                         considered=len(cands), commitments=tuple(sorted(signed, key=lambda x: x.start_month)),
+                         after_horizon_compute_usd=tuple(after[:months_after]),
+                         steady_compute_usd=after[months_after])
 
 
 def build(plan: Plan, demand, priced: list[PricedOffer], models: dict[str, ModelSpec],

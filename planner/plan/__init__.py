@@ -22,10 +22,10 @@ from planner.errors import UserError
 from planner.plan.errors import FieldError, line_of, user_error
 from planner.plan.reader import read_yaml
 from planner.plan.resolve import aws_regions
-from planner.plan.schema import (MONTH_RE, PURCHASE_OPTIONS, Constraints, Costs, Plan, Pricing,
+from planner.plan.schema import (MONTH_RE, PURCHASE_OPTIONS, ApiModelRef, Constraints, Costs, Plan, Pricing,
                                  Scenarios, Slo, Traffic, Workload)
 
-__all__ = ["Constraints", "Costs", "FieldError", "MONTH_RE", "PURCHASE_OPTIONS", "Plan", "Pricing",
+__all__ = ["ApiModelRef", "Constraints", "Costs", "FieldError", "MONTH_RE", "PURCHASE_OPTIONS", "Plan", "Pricing",
            "Scenarios", "Slo", "Traffic", "Workload", "aws_regions", "load", "parse"]
 
 

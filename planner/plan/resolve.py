@@ -56,13 +56,10 @@ def precision(value: str) -> str:
     return resolved(catalog.resolve_precision, value)
 
 
-def api_models(refs: list[str]) -> list[str]:
+def api_model(ref: str, path: tuple[str | int, ...] = ()) -> str:
     from pricing import api
 
-    out = [resolved(api.resolve, ref, (i,)) for i, ref in enumerate(refs)]
-    if len(set(out)) != len(out):
-        raise FieldError("lists an API model twice")
-    return out
+    return resolved(api.resolve, ref, path)
 
 
 def context_length(model_id: str) -> int | None:

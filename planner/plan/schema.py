@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
@@ -101,7 +101,7 @@ class Constraints(_Strict):
     gpus: list[Ref] | None = Field(None, max_length=40,
                                    description="allowed GPU kinds; omitted = all in the catalog")
     purchase: list[Purchase] = Field(default_factory=lambda: list(DEFAULT_PURCHASE), min_length=1, max_length=8)
-    max_spot_share: Number = Field(0.3, ge=0, le=1, description="of peak capacity")
+    max_spot_share: Number = Field(0.3, ge=0, le=1, description="of the instances each hour needs")
     min_replicas: Integer = Field(2, ge=1, le=MAX_MIN_REPLICAS, description="redundancy floor, per workload")
     headroom: Number = Field(0.2, ge=0, le=1, description="spare capacity over peak demand")
     availability_zones: Integer = Field(2, ge=1, le=6, description="AZs the production fleet spans")
@@ -195,6 +195,25 @@ class Slo(_Strict):
     tpot_ms: Number | None = Field(None, gt=0, le=60_000, description="time per output token, at peak")
 
 
+class ApiModelRef(_Strict):
+    """An API model a workload is compared with, at the price actually paid.
+
+    In the plan, a `compare_with` entry is either the model id (`openai/gpt-4o`) or a mapping
+    `{model: openai/gpt-4o, discount: 0.5, cached_input_share: 0.4}`.
+    """
+
+    model: Ref = Field(description="provider/model, as genai-prices names it")
+    discount: Number = Field(0.0, ge=0, lt=1, description="off the list price: 0.5 for a batch API, a "
+                             "committed-use deal; the bill is scaled by (1 - discount)")
+    cached_input_share: Number = Field(0.0, ge=0, le=1, description="share of input tokens billed at the "
+                                       "provider's cached-input rate (genai-prices)")
+
+    @field_validator("model")
+    @classmethod
+    def _known_api_model(cls, ref: str) -> str:
+        return resolve.api_model(ref)
+
+
 class Workload(_Strict):
     name: str = Field(min_length=1, max_length=MAX_NAME_CHARS, pattern=NAME_PATTERN)
     model: Ref
@@ -202,7 +221,8 @@ class Workload(_Strict):
     kv_precision: Ref | None = None
     traffic: Traffic
     slo: Slo = Field(default_factory=Slo)
-    compare_with: list[Ref] = Field(min_length=1, max_length=10, description="API models, provider/model")
+    compare_with: list[ApiModelRef] = Field(
+        min_length=1, max_length=10, description="API models: provider/model, or {model, discount, cached_input_share}")
     api_allowed: bool = Field(True, description="false when this workload's data may not go to a "
                               "third-party API (residency, privacy)")
     api_meets_slo: bool = Field(True, description="false when the API cannot meet this workload's "
@@ -220,10 +240,26 @@ class Workload(_Strict):
             return None
         return resolve.precision(precision)
 
+    @field_validator("compare_with", mode="before")
+    @classmethod
+    def _api_model_ids(cls, refs: Any) -> Any:
+        """A bare `provider/model` is an entry at list price (resolved here, so an error names the entry)."""
+        if not isinstance(refs, list):
+            return refs
+        return [{"model": resolve.api_model(ref, (i,))} if isinstance(ref, str) else ref for i, ref in enumerate(refs)]
+
     @field_validator("compare_with")
     @classmethod
-    def _known_api_models(cls, refs: list[str]) -> list[str]:
-        return resolve.api_models(refs)
+    def _api_models_once(cls, refs: list[ApiModelRef]) -> list[ApiModelRef]:
+        ids = [ref.model for ref in refs]
+        if len(set(ids)) != len(ids):
+            raise FieldError("lists an API model twice")
+        return refs
+
+    @property
+    def api_models(self) -> list[str]:
+        """The compared API model ids (provider/model), the one the workload would otherwise use first."""
+        return [ref.model for ref in self.compare_with]
 
     @model_validator(mode="after")
     def _tokens_within_context(self) -> "Workload":
@@ -245,7 +281,10 @@ class Costs(_Strict):
     compliance_usd_month: Number = Field(0.0, ge=0, le=MAX_USD_MONTH)
     uncertainty_buffer: Number = Field(0.30, ge=0, le=1, description="applied to self-hosted costs")
     retraining_every_months: Integer | None = Field(None, ge=1, le=MAX_HORIZON_MONTHS)
-    retraining_gpu_hours: Number = Field(0.0, ge=0, le=1e7, description="GPU-hours per retraining cycle")
+    retraining_gpu_hours: Number = Field(0.0, ge=0, le=1e7, description="GPU-hours per retraining cycle, per "
+                                         "workload (each workload's model is retrained)")
+    retraining_gpu: Ref | None = Field(None, description="GPU kind retraining runs on; omitted = each "
+                                       "workload's own serving GPU")
     weights_storage_gib: Number | None = Field(None, ge=0, le=16384, description="EBS per instance for weights "
                                                "and runtime; omitted = 2 x weights + 100 GiB")
     egress_gb_per_million_requests: Number | None = Field(
@@ -257,6 +296,11 @@ class Costs(_Strict):
     api_compliance_one_time_usd: Number = Field(0.0, ge=0, le=MAX_USD_ONE_TIME)
     api_compliance_usd_month: Number = Field(0.0, ge=0, le=MAX_USD_MONTH)
 
+    @field_validator("retraining_gpu")
+    @classmethod
+    def _known_retraining_gpu(cls, gpu: str | None) -> str | None:
+        return None if gpu is None else resolve.gpus([gpu])[0]
+
 
 class Pricing(_Strict):
     snapshot: str | None = Field(None, min_length=1, max_length=MAX_PATH_CHARS,
@@ -266,6 +310,12 @@ class Pricing(_Strict):
     compute_price_multiplier: Number = Field(1.0, ge=MIN_MULTIPLIER, le=MAX_MULTIPLIER,
                                              description="scales every GPU instance price")
     spot_price_multiplier: Number = Field(1.0, ge=MIN_MULTIPLIER, le=MAX_MULTIPLIER, description="scales spot prices")
+    spot_basis: Literal["conservative", "lowest_zone"] = Field(
+        "conservative", description="spot at the highest zone price known (else 0.6 x on-demand), or at the "
+        "cheapest zone's quote")
+    api_price_multiplier: Number = Field(1.0, ge=MIN_MULTIPLIER, le=MAX_MULTIPLIER,
+                                         description="scales every API bill (after each model's discount); the "
+                                         "scenarios and the sensitivity move it")
 
 
 class Scenarios(_Strict):
@@ -275,6 +325,10 @@ class Scenarios(_Strict):
     growth_high: Number | None = Field(None, ge=-0.5, le=1.5)
     spot_price_low: Number = Field(0.8, ge=MIN_MULTIPLIER, le=MAX_MULTIPLIER)
     spot_price_high: Number = Field(1.5, ge=MIN_MULTIPLIER, le=MAX_MULTIPLIER)
+    api_price_low: Number = Field(1.0, ge=MIN_MULTIPLIER, le=MAX_MULTIPLIER, description="API bills × this in the "
+                                  "low scenario")
+    api_price_high: Number = Field(1.0, ge=MIN_MULTIPLIER, le=MAX_MULTIPLIER, description="API bills × this in the "
+                                   "high scenario")
 
 
 def _length(value: Any) -> int | None:

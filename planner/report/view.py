@@ -16,16 +16,16 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field, fields
 
-from planner.forecast.model import (CATEGORIES, BreakEven, CommitmentsPastHorizonWarning, Forecast,
+from planner.forecast.model import (CATEGORIES, BreakEven, Forecast,
                                     ForecastWarning, PlatformUsd, PolicyTrigger, QuotasNotCheckedWarning,
-                                    Scenario, SpendThresholdTrigger, SpotShareWarning, Trigger,
+                                    Scenario, SpendThresholdTrigger, SpotShareWarning, ThreeYearTermWarning, Trigger,
                                     UnusedCommitmentsWarning, VolumeTrigger, WorkloadDecision)
 from planner.report.format import (MISSING, millions, multiplier, num, pct, pct_whole, plain_value, usd_rate,
                                    usd_whole)
 from pricing.quotas import QUOTA_CODES, QUOTA_NAMES as QUOTA_NAME
 from pricing.snapshot import STALE_AFTER_DAYS
 
-CATEGORY_LABELS = {"compute": "Compute", "platform": "Platform", "people": "People",
+CATEGORY_LABELS = {"committed_after_horizon": "Committed after horizon", "compute": "Compute", "platform": "Platform", "people": "People",
                    "data_eval": "Data & eval", "compliance": "Compliance", "retraining": "Retraining",
                    "buffer": "Buffer", "total": "Total"}
 PLATFORM_LABELS = {"nat_gateways": "NAT gateways (hourly)", "nat_data_processed": "Image pulls through NAT",
@@ -36,10 +36,10 @@ PLATFORM_LABELS = {"nat_gateways": "NAT gateways (hourly)", "nat_data_processed"
 DECISION_LABELS = {"api": "API", "self-host": "self-host", "hybrid": "hybrid"}
 PURCHASE_LABELS = {"reserved_3y": "reserved 3y", "reserved_1y": "reserved 1y", "on_demand": "on-demand",
                    "spot": "spot"}
-SENSITIVITY_LABELS = {"traffic": "Traffic (requests)", "input_tokens": "Input tokens per request",
+SENSITIVITY_LABELS = {"api_prices": "API prices", "traffic": "Traffic (requests)", "input_tokens": "Input tokens per request",
                       "output_tokens": "Output tokens per request", "gpu_prices": "GPU instance prices",
                       "uncertainty_buffer": "Uncertainty buffer"}
-SHORT_SENSITIVITY_LABELS = {"traffic": "Traffic", "input_tokens": "Input tokens", "output_tokens": "Output tokens",
+SHORT_SENSITIVITY_LABELS = {"api_prices": "API prices", "traffic": "Traffic", "input_tokens": "Input tokens", "output_tokens": "Output tokens",
                             "gpu_prices": "GPU prices", "uncertainty_buffer": "Buffer"}
 QUOTA_NAMES = {key: f"{QUOTA_NAME[key]} ({QUOTA_CODES[key]})" for key in QUOTA_CODES}
 NO_BREAK_EVEN = "none in horizon"
@@ -208,9 +208,11 @@ def warning_sentence(w: ForecastWarning) -> str:
     if isinstance(w, SpotShareWarning):
         return (f"{w.workload}: spot carries up to {pct_whole(w.share)} of peak instances ({w.month}); an "
                 "interruption wave falls back to on-demand at list price")
-    if isinstance(w, CommitmentsPastHorizonWarning):
-        return (f"{w.workload}: reserved commitments run past the horizon: {usd_whole(w.usd)} more is committed "
-                f"after {w.after_month}")
+    if isinstance(w, ThreeYearTermWarning):
+        bought = (f"{w.instances_bought} instance(s) bought on 3-year terms, {usd_whole(w.usd_after_horizon)} of "
+                  "them paid after the horizon" if w.instances_bought else "none bought in this forecast")
+        return (f"the plan allows 3-year reservations but looks {w.horizon_months} months ahead (< 36): a 3-year "
+                f"term is paid in full whatever demand does after the horizon ({bought})")
     if isinstance(w, UnusedCommitmentsWarning):
         return (f"{w.workload}: {usd_whole(w.usd)} of committed (reserved) hours go unused off-peak over the "
                 "horizon; they are still paid")
