@@ -19,7 +19,8 @@ What is fitted (never one factor per row):
   engine_bw_eff.<eng>           the engine's bandwidth efficiency relative to the pooled fit
   engine_flops_eff.<eng>        the engine's FLOPS efficiency relative to the pooled fit
 Engines: vllm, sglang, trtllm, and lmdeploy (fitted so its rows inform the hardware factors; not
-servable). Fallback for an engine without rows: engine_*_eff 1 and the median overhead ("pooled").
+servable). Fallback for an engine without rows ("pooled"): the geometric mean of the fitted engines' efficiencies
+and the median of their overheads.
 Regularisation (stated, not tuned per check): log(engine_*_eff)^2 x 0.5 and log(overhead/20 us)^2 x 0.05.
 
 Residuals (log errors): max rows -> saturated output tokens/s; slo rows at a concurrency ->
@@ -66,7 +67,9 @@ ASSUMPTIONS = {
     "bytes_per_kv": {"fp16": 2.0, "bf16": 2.0, "fp8": 1.0},
     "default_kv_precision": {"fp16": "fp16", "bf16": "bf16", "fp8": "fp8", "int4": "fp16", "mxfp4": "bf16"},
     "runtime_reserve_gib": 2.0,
-    "kv_cache_mem_fraction": 0.90,
+    "engine_memory_fraction": {"vllm": 0.90, "sglang": 0.88, "trtllm": 0.90, "lmdeploy": 0.90, "pooled": 0.90},
+    "engine_memory_basis": {"vllm": "total", "sglang": "total", "trtllm": "free", "lmdeploy": "free",
+                            "pooled": "total"},
     "allreduce_latency_us": {"nvlink": 8.0, "pcie": 25.0},
     "engine_max_num_seqs": {"vllm": 1024, "sglang": 1024, "trtllm": 2048, "lmdeploy": 64, "pooled": 1024},
     "engine_chunk_tokens": {"vllm": 8192, "sglang": 8192, "trtllm": 8192, "lmdeploy": 1000000, "pooled": 8192},
@@ -84,9 +87,10 @@ ASSUMPTIONS = {
         "default_kv_precision": "fp8 weights -> fp8 KV cache (what the stack starts the engine with); otherwise the "
                                 "weights' 16-bit type. Override with --kv-precision / workloads[].kv_precision",
         "runtime_reserve_gib": "CUDA context, NCCL buffers, activations and CUDA graphs per GPU",
-        "kv_cache_mem_fraction": "share of (HBM - reserve - weights) the KV cache gets (vLLM "
-                                 "gpu_memory_utilization 0.9, TensorRT-LLM kv_cache_free_gpu_mem_fraction 0.9, SGLang "
-                                 "mem_fraction_static ~0.88)",
+        "engine_memory_fraction": "the engine's memory setting, passed by the stack: vLLM --gpu-memory-utilization "
+                                  "0.9 and SGLang --mem-fraction-static 0.88 of all HBM (weights, runtime and KV "
+                                  "cache inside it); TensorRT-LLM kv_cache_free_gpu_memory_fraction 0.9 of what "
+                                  "weights and runtime leave. LMDeploy 0.1: not stated, 0.9 of free assumed",
         "engine_max_num_seqs": "cap on sequences in a batch when sizing: the stack passes the sized batch as "
                                "--max-num-seqs (vLLM) / --max-running-requests (SGLang) / --max_batch_size "
                                "(trtllm-serve). Calibration rows run with the engine's own defaults (see "
@@ -120,7 +124,12 @@ SOURCES_SHORT = {"TensorRT-LLM perf-overview": "trtllm-perf", "LMDeploy docs": "
                  "SGLang benchmark_vllm_060": "sglang-bench"}
 MODEL_ALIASES = {"llama-3-8b": "llama-3.1-8b"}  # same architecture; only the context length differs
 
+# FLOPS factor for 16-bit compute per GPU family (A100s reach a larger share of their datasheet peak than
+# H100s in every source); FP8 stays one factor (its only non-Hopper rows are three L40S points).
+# `--flops-shared` fits one 16-bit factor instead, for comparison (BENCHMARKS.md records both).
+FLOPS_BY_FAMILY = True
 FIT_KEYS = (["eta_bw.hopper", "eta_bw.ampere", "eta_bw.ada", "eta_kv", "eta_flops.fp16", "eta_flops.fp8",
+             "eta_flops.fp16.hopper", "eta_flops.fp16.ampere", "eta_flops.fp16.ada",
              "eta_link.nvlink", "eta_link.pcie"]
             + [f"overhead_us_per_layer.{e}" for e in ENGINES_FIT] + [f"engine_bw_eff.{e}" for e in ENGINES_FIT]
             + [f"engine_flops_eff.{e}" for e in ENGINES_FIT])
@@ -129,11 +138,12 @@ BOUNDS = {"eta": (0.02, 1.0), "overhead_us_per_layer": (0.0, 200.0), "engine_bw_
 X0 = {"eta": 0.6, "overhead_us_per_layer": 20.0, "engine_bw_eff": 1.0, "engine_flops_eff": 1.0}
 COPIES = {"eta_bw.blackwell": "eta_bw.hopper"}  # no B200 row: HBM3e like H200
 PRIOR_OVERHEAD_US = 20.0
-# TAIL: ShareGPT prompts all released at once (GPUStack, SGLang's offline runs) measure a finite run whose
-# makespan ends with a few long requests decoding at a small batch (ShareGPT outputs are heavy-tailed up to
-# ~2k tokens): their tokens/s is well below the steady-state saturation the planner sizes with, by an
-# amount set by the longest outputs, which no source reports. They are printed (metric max_tail), not fitted
-# and not counted in the max-throughput figures.
+# TAIL: conversation prompts of varied lengths all released at once (GPUStack's ShareGPT runs,
+# llm-compressor's offline UltraChat batch) measure a finite run whose makespan ends with a few long
+# requests decoding at a small batch (the output lengths are heavy-tailed): their tokens/s differs from the
+# steady-state saturation the planner sizes with by an amount set by the longest outputs, which no source
+# reports. They are printed (metric max_tail), not fitted and not counted in the max-throughput figures.
+# Fixed-length sets (random, fixed) released at once are kept: every request is alike.
 
 
 def _kind(key: str) -> str:
@@ -183,8 +193,18 @@ def load_rows() -> list[dict]:
                              ttft=float(r["ttft_ms"]) if r["ttft_ms"] else None,
                              tpot=float(r["tpot_ms"]) if r["tpot_ms"] else None, stat=r["latency_stat"],
                              max_num_seqs=mns, label=r["load_value"],
-                             tail=(r["dataset"] == "sharegpt" and r["row_use"] == "max")))
+                             tail=(r["dataset"] in ("sharegpt", "other") and r["row_use"] == "max")))
+    sweeps: dict[tuple, list[tuple[float, float, float]]] = {}
+    for r in rows:
+        if r["use"] == "slo" and r["tput"] and r["ttft"] and r["tpot"]:
+            sweeps.setdefault(_sweep_key(r), []).append((r["tput"], r["ttft"], r["tpot"]))
+    for r in rows:
+        r["sweep"] = sweeps.get(_sweep_key(r), [])
     return rows
+
+
+def _sweep_key(r) -> tuple:
+    return (r["source"], r["engine"], r["model"], r["gpu"], r["precision"], r["tp"], r["I"], r["O"])
 
 
 def row_factors(row: dict, f: PerfFactors) -> PerfFactors:
@@ -221,6 +241,15 @@ def predict_point(row, f):
     m, g = _args(row)
     rf = row_factors(row, f)
     kind, value = row["load"]
+    if kind == "concurrency" and row["engine"] == "lmdeploy":
+        # LMDeploy's static benchmark: c threads with identical requests stay in lockstep, so each round
+        # prefills its c prompts one after another (no chunking), then decodes c sequences together
+        kv = row["kv"] or rf.get("default_kv_precision", row["precision"])
+        r = _Replica(m, g, row["precision"], kv, row["tp"], row["I"], row["O"], row["engine"], rf)
+        t_pf = r.step(0.0, row["I"])[0]
+        t_dec = r.step(float(value), 0.0)[0]
+        round_s = value * t_pf + (row["O"] - 1) * t_dec
+        return value * row["O"] / round_s, (value + 1) / 2 * t_pf * 1e3, t_dec * 1e3
     if kind == "concurrency":
         c = _estimate(m, g, row["precision"], row["tp"], row["I"], row["O"], None, None, "p50", row["engine"],
                       row["kv"], rf, value)
@@ -251,7 +280,8 @@ def predict_slo_capacity(row, f, scale: float):
 def keys_for(row) -> list[str]:
     g = load_gpus()[row["gpu"]]
     cls = "fp8" if row["precision"] == "fp8" else "fp16"
-    keys = [f"eta_bw.{g.family}", f"eta_flops.{cls}", "eta_kv", f"engine_bw_eff.{row['engine']}",
+    flops = f"eta_flops.fp16.{g.family}" if (cls == "fp16" and FLOPS_BY_FAMILY) else f"eta_flops.{cls}"
+    keys = [f"eta_bw.{g.family}", flops, "eta_kv", f"engine_bw_eff.{row['engine']}",
             f"engine_flops_eff.{row['engine']}", f"overhead_us_per_layer.{row['engine']}"]
     if row["tp"] > 1:
         keys.append(f"eta_link.{g.interconnect}")
@@ -263,20 +293,33 @@ def complete(fitted: dict[str, float]) -> dict[str, float]:
     out = dict(fitted)
     for dst, src in COPIES.items():
         out.setdefault(dst, out.get(src, X0["eta"]))
+    fam = [v for k, v in fitted.items() if k.startswith("eta_flops.fp16.")]
+    if fam:  # families without a 16-bit FLOPS row (Blackwell) use the median of the fitted ones
+        out.setdefault("eta_flops.fp16", statistics.median(fam))
+        for key in ("eta_flops.fp16.hopper", "eta_flops.fp16.ampere", "eta_flops.fp16.ada"):
+            out.setdefault(key, out["eta_flops.fp16"])
+    elif not FLOPS_BY_FAMILY:
+        for key in ("eta_flops.fp16.hopper", "eta_flops.fp16.ampere", "eta_flops.fp16.ada"):
+            out.pop(key, None)
     for key in FIT_KEYS:
+        if key.startswith("eta_flops.fp16.") and not FLOPS_BY_FAMILY:
+            continue
         if key not in out:
             kind = _kind(key)
             if kind == "overhead_us_per_layer":
                 vals = [v for k, v in fitted.items() if k.startswith("overhead_us_per_layer.")]
                 out[key] = statistics.median(vals) if vals else PRIOR_OVERHEAD_US
             elif kind in ("engine_bw_eff", "engine_flops_eff"):
-                out[key] = 1.0
+                vals = [v for k, v in fitted.items() if k.startswith(kind + ".")]
+                out[key] = math.exp(statistics.mean(math.log(v) for v in vals)) if vals else 1.0
             else:
                 out[key] = X0["eta"]
     ov = [v for k, v in out.items() if k.startswith("overhead_us_per_layer.") and k.split(".")[1] in ENGINES_FIT
           and k in fitted]
     out["overhead_us_per_layer.pooled"] = statistics.median(ov) if ov else PRIOR_OVERHEAD_US
-    out["engine_bw_eff.pooled"] = out["engine_flops_eff.pooled"] = 1.0
+    for kind in ("engine_bw_eff", "engine_flops_eff"):  # a typical engine: geometric mean of the fitted ones
+        vals = [v for k, v in fitted.items() if k.startswith(kind + ".")]
+        out[f"{kind}.pooled"] = math.exp(statistics.mean(math.log(v) for v in vals)) if vals else 1.0
     return out
 
 
@@ -341,7 +384,16 @@ def evaluate(row, f) -> dict:
         out["op_tpot"] = pct(tpot, row["tpot"])
     if row["ttft"] and row["tpot"] and row["tput"]:
         c = predict_slo_capacity(row, f, 1.1)
-        out["slo"] = pct(c.output_tokens_per_s, row["tput"]) if c.meets_slo else -100.0
+        pred = c.output_tokens_per_s if c.meets_slo else 0.0
+        out["slo"] = pct(pred, row["tput"])
+        # the sweep brackets the true capacity at this SLO: at least the best measured point within it,
+        # at most the first measured point beyond it (none beyond: a lower bound only)
+        slo_ttft, slo_tpot = 1.1 * row["ttft"], 1.1 * row["tpot"]
+        within = [x for x, a, b in row["sweep"] if a <= slo_ttft and b <= slo_tpot]
+        lo = max(within)
+        beyond = [x for x, a, b in row["sweep"] if (a > slo_ttft or b > slo_tpot) and x > lo]
+        hi = min(beyond) if beyond else math.inf
+        out["slo_bracket"] = (pct(pred, lo) if pred < lo else (pred - hi) / lo * 100 if pred > hi else 0.0)
         out["slo_infeasible_at_1.25"] = not predict_slo_capacity(row, f, 1.25).meets_slo
     return out
 
@@ -353,7 +405,7 @@ def pct(pred: float, meas: float) -> float:
 def _loo_one(args):
     i, rows, x_start = args
     train = rows[:i] + rows[i + 1:]
-    fitted = fit(train, x_start, max_nfev=60)
+    fitted = fit(train, x_start, max_nfev=10)  # warm start from the full fit
     return evaluate(rows[i], factors_of(fitted))
 
 
@@ -365,8 +417,9 @@ def _loso_one(args):
     return src, [evaluate(r, f) if r["source"] == src else None for r in rows], fitted
 
 
-METRICS = (("max", "max throughput"), ("max_tail", "ShareGPT all-at-once (not fitted)"), ("op_tput", "operating point: throughput"),
-           ("op_tpot", "operating point: TPOT"), ("slo", "capacity under SLO (1.1x measured, p50)"))
+METRICS = (("max", "max throughput"), ("max_tail", "varied lengths all at once (not fitted)"), ("op_tput", "operating point: throughput"),
+           ("op_tpot", "operating point: TPOT"), ("slo", "capacity under SLO (1.1x measured, p50)"),
+           ("slo_bracket", "capacity under SLO vs the sweep's bracket"))
 
 
 def summarise(rows, evals, group=lambda r: (r["engine"], r["gpu"])) -> dict:
@@ -389,15 +442,16 @@ def fmt_stats(errs: list[float]) -> str:
 
 def print_table(title, rows, evals):
     s = summarise(rows, evals)
-    print(f"\n== {title}: median |err| / worst |err| / median signed err, % ==")
-    groups = sorted({g for m in s.values() for g in m}, key=lambda g: (g[0] == "*", g[0], g[1] == "*", g[1]))
-    print(f"{'engine':9s} {'gpu':15s} " + " ".join(f"{lab[:34]:>36s}" for _, lab in METRICS))
-    for g in groups:
-        cells = []
-        for k, _ in METRICS:
-            errs = s.get(k, {}).get(g)
-            cells.append(f"{fmt_stats(errs):>36s}" if errs else f"{'-':>36s}")
-        print(f"{g[0]:9s} {g[1]:15s} " + " ".join(cells))
+    print(f"\n== {title} ==")
+    print(f"| check | engine | GPU | n | median abs err % | worst abs err % | median err % |")
+    print("|---|---|---|---:|---:|---:|---:|")
+    for k, lab in METRICS:
+        groups = sorted(s.get(k, {}), key=lambda g: (g[0] == "*", g[0], g[1] == "*", g[1]))
+        for g in groups:
+            errs = s[k][g]
+            a = [abs(x) for x in errs]
+            print(f"| {lab} | {g[0]} | {g[1]} | {len(a)} | {statistics.median(a):.1f} | {max(a):.1f} | "
+                  f"{statistics.median(errs):+.1f} |")
     infeasible = [r for r, e in zip(rows, evals) if e and e.get("slo_infeasible_at_1.25")]
     print(f"points the engine met at 1.25x its measured latency but called infeasible: {len(infeasible)}"
           + "".join(f"\n   {r['source']} {r['engine']} {r['model']} {r['gpu']} {r['I']}/{r['O']} load {r['label']}"
@@ -423,6 +477,7 @@ def quality(rows, evals_in, evals_loo, evals_loso, engine) -> dict:
         q[f"{tag}_operating_point_throughput_median_pct"] = med(ev, "op_tput")
         q[f"{tag}_operating_point_tpot_median_pct"] = med(ev, "op_tpot")
         q[f"{tag}_slo_capacity_median_pct"] = med(ev, "slo")
+        q[f"{tag}_slo_capacity_vs_sweep_bracket_median_pct"] = med(ev, "slo_bracket")
         q[f"{tag}_slo_infeasible_points"] = sum(1 for r, e in zip(rows, ev)
                                                 if e and e.get("slo_infeasible_at_1.25") and r["engine"] == engine)
     return q
@@ -433,7 +488,10 @@ def main(argv=None) -> int:
     ap.add_argument("--write", action="store_true", help=f"write {CALIBRATION_FILE.relative_to(ROOT)}")
     ap.add_argument("--no-loo", action="store_true", help="skip leave-one-out (slow)")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--flops-shared", action="store_true", help="one 16-bit FLOPS factor for all GPU families")
     args = ap.parse_args(argv)
+    global FLOPS_BY_FAMILY
+    FLOPS_BY_FAMILY = not args.flops_shared
     rows = load_rows()
     fitted = fit(rows)
     f = factors_of(fitted)
@@ -495,7 +553,7 @@ def write(fitted, rows, q) -> None:
             factors[k] = {"value": round(v, 4), "calibrated": False, "copied_from": COPIES[k]}
         else:
             factors[k] = {"value": round(v, 4), "calibrated": False,
-                          "fallback": "pooled: median engine overhead / engine_*_eff 1 (engine without rows)"}
+                          "fallback": "pooled: median overhead / geometric-mean efficiency of the fitted engines"}
     doc = {
         "schema_version": 2,
         "produced_by": "bench/perf_fit.py --write",

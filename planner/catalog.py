@@ -271,10 +271,10 @@ def model_from_hf_config(doc: dict, *, file: str, model_id: str) -> ModelSpec:
     sources = "; ".join(str(s) for s in (prov.get("sources") or [])[:2])
     source = f"{file}: Hugging Face config.json read offline" + (f" ({sources})" if sources else "")
     return ModelSpec(
-        id=model_id, hf_id=hf_id, params_b=round(counts["total"], 3), active_params_b=round(counts["active"], 3),
+        id=model_id, hf_id=hf_id, params_b=counts["total"], active_params_b=counts["active"],
         layers=a["layers"], hidden_size=a["hidden"], attention_heads=a["heads"], kv_heads=a["kv_heads"],
         head_dim=a["head_dim"], vocab_size=a["vocab"], context_length=a["context"], source=source,
-        experts=a["experts"], experts_per_token=a["experts_per_token"], expert_params_b=round(counts["experts"], 3),
+        experts=a["experts"], experts_per_token=a["experts_per_token"], expert_params_b=counts["experts"],
         kv_lora_rank=a["kv_lora_rank"], qk_rope_head_dim=a["qk_rope_head_dim"],
         local_layers=a["local_layers"], local_window=a["local_window"], weight_format=a["weight_format"])
 
@@ -350,10 +350,10 @@ def _hf_arch(doc: dict, file: str) -> dict:
     non_expert = (embed + layers * attn + dense_layers * mlp * dense_ffn
                   + moe_layers * (mlp * shared_ffn + h * experts))
     expert_total = moe_layers * experts * per_expert
-    # active = what a token computes with: the input embedding is a table lookup, not a matmul
-    # (this is how the gpt-oss and DeepSeek-V3 cards count "active" parameters)
+    # active counts the embedding table, as the Qwen3, Llama 4 and DeepSeek cards do (gpt-oss's card leaves
+    # it out: 0.58B less)
     counts = {"total": (non_expert + expert_total) / 1e9,
-              "active": (non_expert - vocab * h + moe_layers * per_tok * per_expert) / 1e9,
+              "active": (non_expert + moe_layers * per_tok * per_expert) / 1e9,
               "experts": expert_total / 1e9}
 
     local_layers = local_window = 0

@@ -290,8 +290,12 @@ def lower_bound_usd(need: np.ndarray, weights: np.ndarray, usd_per_hour: dict[st
 
 def candidates(plan: Plan, workload: Workload, offers) -> tuple[list[Candidate], list[str]]:
     """Every (region, instance type, TP) that fits and meets the SLO, and why the rest do not."""
-    from planner import perf
+    from planner import catalog, perf
+    from planner.plan import workload_model_spec
 
+    model_spec = workload_model_spec(workload, catalog.load_models())
+    gpus = catalog.load_gpus()
+    factors = perf.load_factors()
     allowed = set(plan.constraints.purchase)
     mult = plan.pricing.compute_price_multiplier
     spot_mult = plan.pricing.spot_price_multiplier
@@ -304,9 +308,11 @@ def candidates(plan: Plan, workload: Workload, offers) -> tuple[list[Candidate],
             if tp > o.gpu_count or o.gpu_count % tp:
                 continue
             try:
-                cap = perf.capacity(workload.model, o.gpu, workload.precision, tp, round(t.input_tokens),
-                                    round(t.output_tokens), workload.slo.ttft_ms, workload.slo.tpot_ms,
-                                    workload.kv_precision)
+                cap = perf.capacity(model_spec, gpus[o.gpu], precision=workload.precision, tp=tp,
+                                    input_tokens=round(t.input_tokens), output_tokens=round(t.output_tokens),
+                                    ttft_ms=workload.slo.ttft_ms, tpot_ms=workload.slo.tpot_ms,
+                                    percentile=workload.slo.percentile, engine=workload.engine,
+                                    kv_precision=workload.kv_precision, factors=factors)
             except UserError as exc:  # e.g. fp8 on a GPU without FP8: this GPU is not a candidate
                 reasons.append(f"{o.gpu}: {exc.message}")
                 break

@@ -69,7 +69,7 @@ def _sum_dicts(dicts) -> dict[str, float]:
 
 # --- self-hosted costs -----------------------------------------------------------------------
 
-def weights_storage_gib(plan: Plan, model: str, precision: str) -> float:
+def weights_storage_gib(plan: Plan, model, precision: str) -> float:
     """EBS per instance: the plan's figure, or twice the weights (download + load) plus 100 GiB."""
     if plan.costs.weights_storage_gib is not None:
         return plan.costs.weights_storage_gib
@@ -87,7 +87,10 @@ def platform_usd(plan: Plan, workload, wfleet, month_index: int, requests: float
     regions = sorted({line.region for line in mf.lines} or {c.region for c in wfleet.candidates})
     azs = plan.constraints.availability_zones
     items = {"nat_gateways": 0.0, "load_balancer": 0.0, "ebs": 0.0, "data_transfer_out": 0.0}
-    storage = weights_storage_gib(plan, workload.model, workload.precision)
+    from planner import catalog
+    from planner.plan import workload_model_spec
+
+    storage = weights_storage_gib(plan, workload_model_spec(workload, catalog.load_models()), workload.precision)
     for region in regions:
         pp = platform_mod.for_region(platform_prices, region)
         items["nat_gateways"] += azs * pp.nat_gateway_usd_per_hour * HOURS_PER_MONTH
@@ -401,7 +404,8 @@ def _assumptions(plan: Plan, fleet_plan) -> list[dict[str, Any]]:
     r1 = plan.pricing.reserved_1y_discount
     r3 = plan.pricing.reserved_3y_discount
     assumed = set().union(*(c.assumed for wf in fleet_plan.workloads for c in wf.candidates))
-    fit = perf_fit_quality()
+    from planner import perf
+
     out = [
         {"name": "hours_per_month", "value": HOURS_PER_MONTH,
          "source": "AWS and Infracost convention (365 × 24 / 12)", "is_assumption": False},
@@ -421,11 +425,11 @@ def _assumptions(plan: Plan, fleet_plan) -> list[dict[str, Any]]:
         {"name": "uncertainty_buffer", "value": plan.costs.uncertainty_buffer,
          "source": "plan costs.uncertainty_buffer (seeds: add 30 % for hidden costs)", "is_assumption": True},
         {"name": "throughput_model", "value": (
-            f"roofline model, calibrated: median {fit.get('in_sample_median_ape_pct', '?')} % / worst "
-            f"{fit.get('in_sample_worst_ape_pct', '?')} % error in-sample, median "
-            f"{fit.get('leave_one_out_median_ape_pct', '?')} % / worst {fit.get('leave_one_out_worst_ape_pct', '?')} % "
-            "leave-one-out"),
-         "source": "planner/data/perf_calibration.yaml from bench/perf_fit.py (TensorRT-LLM v0.15.0 measurements)",
+            "roofline step model per engine with Poisson queueing; SLO percentile "
+            + ", ".join(sorted({f"{w.name}: {w.slo.percentile}" for w in plan.workloads})) + "; "
+            + "; ".join(perf.fit_summary(e) for e in sorted({w.engine for w in plan.workloads}))),
+         "source": "planner/data/perf_calibration.yaml fit_quality.<engine> from bench/perf_fit.py "
+                   "(TensorRT-LLM, vLLM, SGLang and LMDeploy measurements)",
          "is_assumption": True},
         {"name": "egress_bytes_per_output_token", "value": EGRESS_BYTES_PER_OUTPUT_TOKEN,
          "source": "one server-sent event per streamed token (plan costs.egress_gb_per_million_requests overrides)",

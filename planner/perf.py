@@ -3,8 +3,10 @@
 The model, per GPU of a tensor-parallel group of t GPUs (planner/data/perf_calibration.yaml
 holds every fixed assumption and fitted factor, with its reason):
 
-* Memory: weights W/t + KV cache + a runtime reserve fit in HBM; the KV cache gets
-  ``kv_cache_mem_fraction`` of what weights and reserve leave. A mixture of experts holds every
+* Memory: weights W/t + KV cache + a runtime reserve fit in HBM. The KV cache gets what the
+  engine's memory setting leaves: vLLM and SGLang take a share of all HBM (gpu_memory_utilization,
+  mem_fraction_static) and hold weights and runtime in it; TensorRT-LLM a share of the memory the
+  weights leave (kv_cache_free_gpu_memory_fraction). A mixture of experts holds every
   expert. MLA (DeepSeek) caches one latent of kv_lora_rank + rope dims per token and layer
   (replicated on each TP rank); local-attention layers (sliding window, Llama 4 chunks) cache at
   most their window. What a request holds depends on the engine's admission: TensorRT-LLM
@@ -83,7 +85,8 @@ class PerfFactors:
     bytes_per_kv: tuple[tuple[str, float], ...]
     default_kv_precision: tuple[tuple[str, str], ...]
     runtime_reserve_gib: float
-    kv_cache_mem_fraction: float
+    engine_memory_fraction: tuple[tuple[str, float], ...]  # the engine's memory setting (see basis)
+    engine_memory_basis: tuple[tuple[str, str], ...]  # "total": of all HBM; "free": of what weights leave
     allreduce_latency_us: tuple[tuple[str, float], ...]
     engine_max_num_seqs: tuple[tuple[str, int], ...]
     engine_chunk_tokens: tuple[tuple[str, int], ...]
@@ -117,7 +120,8 @@ def factors_from_assumptions(a: dict, factors: dict[str, float]) -> PerfFactors:
         bytes_per_kv=_pairs({k: float(v) for k, v in a["bytes_per_kv"].items()}),
         default_kv_precision=_pairs(a["default_kv_precision"]),
         runtime_reserve_gib=float(a["runtime_reserve_gib"]),
-        kv_cache_mem_fraction=float(a["kv_cache_mem_fraction"]),
+        engine_memory_fraction=_pairs({k: float(v) for k, v in a["engine_memory_fraction"].items()}),
+        engine_memory_basis=_pairs(a["engine_memory_basis"]),
         allreduce_latency_us=_pairs({k: float(v) for k, v in a["allreduce_latency_us"].items()}),
         engine_max_num_seqs=_pairs({k: int(v) for k, v in a["engine_max_num_seqs"].items()}),
         engine_chunk_tokens=_pairs({k: int(v) for k, v in a["engine_chunk_tokens"].items()}),
@@ -286,8 +290,11 @@ class _Replica:
         else:
             compute_class = "fp16"
         tflops = g.fp8_dense_tflops if compute_class == "fp8" else g.bf16_dense_tflops
-        self.flops = tflops * 1e12 * min(1.0, f.factor(f"eta_flops.{compute_class}")
-                                         * _engine_factor(f, "engine_flops_eff", engine))
+        try:  # a per-family FLOPS factor where the calibration has one, else the precision's
+            eta_f = f.factor(f"eta_flops.{compute_class}.{g.family}")
+        except KeyError:
+            eta_f = f.factor(f"eta_flops.{compute_class}")
+        self.flops = tflops * 1e12 * min(1.0, eta_f * _engine_factor(f, "engine_flops_eff", engine))
         self.bw = g.hbm_gb_per_s * 1e9 * min(1.0, f.factor(f"eta_bw.{g.family}")
                                              * _engine_factor(f, "engine_bw_eff", engine))
         self.bw_kv = self.bw * f.factor("eta_kv")
@@ -322,16 +329,20 @@ class _Replica:
             self.comm_per_token = calls * 2 * (tp - 1) / tp * m.hidden_size * 2 / link
         else:
             self.comm_fixed = self.comm_per_token = 0.0
-        usable = g.hbm_gib * GIB - f.runtime_reserve_gib * GIB - self.w_gpu
-        self.kv_budget_gpu = f.kv_cache_mem_fraction * usable if usable > 0 else 0.0
+        frac = float(_engine_table(f, "engine_memory_fraction", engine))
+        if _engine_table(f, "engine_memory_basis", engine) == "total":  # vLLM, SGLang: a share of all HBM
+            budget = frac * g.hbm_gib * GIB - self.w_gpu - f.runtime_reserve_gib * GIB
+        else:  # TensorRT-LLM: a share of what weights and runtime leave
+            budget = frac * (g.hbm_gib * GIB - f.runtime_reserve_gib * GIB - self.w_gpu)
+        self.kv_budget_gpu = max(budget, 0.0)
         self.kv_cache_tokens = int(self.kv_budget_gpu // (m.layers * self.kv_layer_gpu))
-        held = I + O if f.get("engine_kv_admission", engine) == "reserve" else I + O / 2
+        held = I + O if _engine_table(f, "engine_kv_admission", engine) == "reserve" else I + O / 2
         self.kv_req_gpu = self._ctx_layers(held) * self.kv_layer_gpu
         self.kv_full_req_gpu = self._ctx_layers(I + O) * self.kv_layer_gpu
         self.batch_kv = int(self.kv_budget_gpu // self.kv_req_gpu) if self.kv_full_req_gpu <= self.kv_budget_gpu else 0
-        self.max_num_seqs = int(f.get("engine_max_num_seqs", engine))
+        self.max_num_seqs = int(_engine_table(f, "engine_max_num_seqs", engine))
         self.batch_cap = min(self.batch_kv, self.max_num_seqs)
-        self.chunk = int(f.get("engine_chunk_tokens", engine))
+        self.chunk = int(_engine_table(f, "engine_chunk_tokens", engine))
         self.n_chunks = math.ceil(I / self.chunk)
         self.n_pf = min(I, self.chunk)
 
@@ -378,6 +389,13 @@ class _Replica:
         return _Open(b=b, lam=lam, t_dec=t, tpot_mean=t, tpot_p=t + z * sd, ttft_mean=t / 2 + w_mean + own,
                      ttft_p=p * t + w_p + own, rho=rho, batch_p=b + z * math.sqrt(b), mem_s=mem,
                      compute_s=comp, own_s=own, s_q=s_q)
+
+
+def _engine_table(f: PerfFactors, table: str, engine: str):
+    try:
+        return f.get(table, engine)
+    except KeyError:
+        return f.get(table, "pooled")
 
 
 def _engine_factor(f: PerfFactors, name: str, engine: str) -> float:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator,
                       model_validator)
 
 from planner.errors import UserError, did_you_mean
@@ -154,13 +154,23 @@ class Traffic(_Strict):
 class Slo(_Strict):
     ttft_ms: float | None = Field(None, gt=0, description="time to first token, at peak")
     tpot_ms: float | None = Field(None, gt=0, description="time per output token, at peak")
+    percentile: Literal["p50", "p90", "p99"] = Field(
+        "p90", description="the SLO holds for this percentile of requests (queueing included)")
+
+
+class HfConfigModel(_Strict):
+    hf_config: str = Field(min_length=1, description="path to a Hugging Face config.json, relative to the plan")
 
 
 class Workload(_Strict):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    model: str
+    model: str | HfConfigModel
     precision: str = "bf16"
     kv_precision: str | None = None
+    engine: Literal["vllm", "sglang", "trtllm"] = Field("vllm", description="the serving engine sized for and "
+                                                        "started by the stack")
+    # a model read from hf_config at load time (model then holds its id); None for catalog models
+    _model_spec: Any = PrivateAttr(None)
     traffic: Traffic
     slo: Slo = Field(default_factory=Slo)
     compare_with: list[str] = Field(min_length=1, description="API models, provider/model")
@@ -171,7 +181,9 @@ class Workload(_Strict):
 
     @field_validator("model")
     @classmethod
-    def _known_model(cls, model: str) -> str:
+    def _known_model(cls, model: str | HfConfigModel) -> str | HfConfigModel:
+        if isinstance(model, HfConfigModel):
+            return model  # read by Plan._read_hf_configs, which knows the plan's folder
         from planner import catalog
 
         return _resolved(catalog.resolve_model, model)
@@ -263,6 +275,20 @@ class Plan(_Strict):
                 raise ValueError(f"[{i}].name: duplicate workload name {w.name!r}")
             seen.add(w.name)
         return workloads
+
+    @model_validator(mode="after")
+    def _read_hf_configs(self) -> "Plan":
+        from planner import catalog
+
+        for w in self.workloads:
+            if isinstance(w.model, HfConfigModel):
+                path = Path(w.model.hf_config)
+                if not path.is_absolute():
+                    path = (Path(self.file).parent if self.file else Path(".")) / path
+                spec = catalog.read_hf_config(path)  # UserError naming the config file and field
+                w.model = spec.id
+                w._model_spec = spec
+        return self
 
     @model_validator(mode="after")
     def _series_inside_horizon(self) -> "Plan":
@@ -430,3 +456,8 @@ def load(path: str | Path) -> Plan:
     if data is None:
         raise UserError("is empty", file=file)
     return parse(data, file=file, root=root)
+
+
+def workload_model_spec(workload: Workload, models: dict):
+    """The ModelSpec a workload is sized with: read from its hf_config at load time, else `models[model]`."""
+    return workload._model_spec if workload._model_spec is not None else models[workload.model]

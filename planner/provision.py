@@ -48,6 +48,9 @@ class StackFleet:
     replica_requests_per_s: float = 0.0
     headroom: float = 0.0
     kv_precision: str = ""  # KV-cache precision the throughput model assumed (fp8 or 16-bit)
+    engine: str = "vllm"  # the serving engine the plan was sized for (vllm | sglang | trtllm)
+    max_num_seqs: int = 0  # the batch the sizing assumed per replica: the server's batch cap
+    max_num_batched_tokens: int = 0  # the chunked-prefill token budget per step the sizing assumed
 
 
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -122,8 +125,14 @@ def stack_fleet(plan_path: str, workload: str, month: str | None, environment: s
                            replicas=count * cand.replicas_per_instance, count=count, purchase=purchase,
                            usd_per_hour=rate, hours=float(fleet_mod.HOURS_PER_MONTH),
                            usd=count * rate * fleet_mod.HOURS_PER_MONTH)]
-    spec = catalog.load_models()[w.model]
-    weights_gib = perf.weights_gib(w.model, w.precision)
+    from planner.plan import workload_model_spec
+
+    spec = workload_model_spec(w, catalog.load_models())
+    weights_gib = perf.weights_gib(spec, w.precision)
+    cap = perf.capacity(spec, catalog.load_gpus()[cand.gpu], precision=w.precision, tp=cand.tp,
+                        input_tokens=round(w.traffic.input_tokens), output_tokens=round(w.traffic.output_tokens),
+                        ttft_ms=w.slo.ttft_ms, tpot_ms=w.slo.tpot_ms, percentile=w.slo.percentile,
+                        engine=w.engine, kv_precision=w.kv_precision, factors=perf.load_factors())
     notes = tuple(wf.notes) + pinned_note
     return StackFleet(
         plan_name=plan.name, plan_file=str(plan_path), workload=workload, month=month,
@@ -133,7 +142,8 @@ def stack_fleet(plan_path: str, workload: str, month: str | None, environment: s
         fleet=tuple(lines), compute_usd_month=sum(line.usd for line in lines), weights_gib=weights_gib,
         equivalent_instance_types=tuple(cand.equivalents),
         replica_requests_per_s=cand.replica_requests_per_s, headroom=plan.constraints.headroom,
-        kv_precision=w.kv_precision or perf.load_factors().get("default_kv_precision", w.precision),
+        kv_precision=cap.kv_precision, engine=w.engine, max_num_seqs=cap.max_batch,
+        max_num_batched_tokens=cap.max_num_batched_tokens,
         notes=notes + ((f"{environment}: reduced from prod's {mf.instances_peak} peak instances",)
                        if environment != "prod" else ()),
     )

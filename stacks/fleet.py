@@ -50,6 +50,9 @@ class GpuFleetArgs:
     scaling_resource_label: pulumi.Input[str] | None = None  # "<alb arn suffix>/<target group arn suffix>"
     replica_requests_per_s: float = 0.0  # what one replica serves under the SLO (planner)
     kv_precision: str = ""  # KV-cache precision the planner's throughput assumed
+    engine: str = "vllm"  # serving engine the plan was sized for
+    max_num_seqs: int = 0  # batch cap the sizing assumed (0: engine default)
+    max_num_batched_tokens: int = 0  # chunked-prefill budget the sizing assumed (0: engine default)
     headroom: float = 0.0  # the plan's spare capacity over peak demand
 
 
@@ -117,7 +120,9 @@ class GpuFleet(pulumi.ComponentResource):
                 weights_uri=f"s3://{args.weights_bucket}/{args.weights_prefix}",
                 region=args.region, precision=args.precision, tp=args.tp,
                 data_parallel=group.replicas_per_instance, max_model_len=args.max_model_len,
-                port=args.server_port, image=args.vllm_image, kv_precision=args.kv_precision)
+                port=args.server_port, kv_precision=args.kv_precision, engine=args.engine,
+                image=args.vllm_image if args.engine == "vllm" else userdata.DEFAULT_IMAGES[args.engine],
+                max_num_seqs=args.max_num_seqs, max_num_batched_tokens=args.max_num_batched_tokens)
             template = aws.ec2.LaunchTemplate(
                 f"{gname}-lt",
                 description=f"{args.served_model_name} vLLM server, {group.gpus_per_instance} GPUs per instance",

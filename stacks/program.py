@@ -97,6 +97,9 @@ def run() -> dict[str, pulumi.Output]:
         scaling_resource_label=pulumi.Output.concat(endpoint.load_balancer.arn_suffix, "/",
                                                     endpoint.target_group.arn_suffix),
         replica_requests_per_s=fleet.replica_requests_per_s,
+        engine=fleet.engine,
+        max_num_seqs=fleet.max_num_seqs,
+        max_num_batched_tokens=fleet.max_num_batched_tokens,
         headroom=fleet.headroom,
         kv_precision=fleet.kv_precision,
     ), opts)

@@ -51,23 +51,28 @@ def test_weights_gib_mxfp4_matches_the_gpt_oss_checkpoints():
 
 def test_capacity_kv_cache_tokens_and_batch_by_hand():
     # llama-3.1-8b fp16 on one H100: KV per token = 2 (K,V) x 32 layers x 8 heads x 128 dims x 2 bytes = 131072 B
-    # free = 0.9 x (79.65 GiB - 2 GiB reserve - 8.03e9 x 2 B)
-    assert ASSUME["runtime_reserve_gib"] == 2.0 and ASSUME["kv_cache_mem_fraction"] == 0.9
+    # TensorRT-LLM: 0.9 of what weights and the 2 GiB runtime reserve leave
+    assert ASSUME["runtime_reserve_gib"] == 2.0
+    assert ASSUME["engine_memory_fraction"]["trtllm"] == 0.9 and ASSUME["engine_memory_basis"]["trtllm"] == "free"
     free = 0.9 * (79.65 * GIB - 2 * GIB - 8.03e9 * 2)
     c = cap("llama-3.1-8b", "H100", "fp16", 1, 1000, 1000, engine="trtllm")
     assert c.kv_cache_tokens == pytest.approx(free / 131072, abs=1)
     # no SLO, TensorRT-LLM reserves input + output = 2000 tokens per request: the batch is KV-bound
     assert c.max_batch == int(free // (2000 * 131072))
-    # vLLM pages the cache: a request holds input + output/2 = 1500 tokens on average
+    # vLLM: gpu_memory_utilization 0.9 of all HBM holds weights, runtime and KV cache; it pages the cache,
+    # so a request holds input + output/2 = 1500 tokens on average
+    assert ASSUME["engine_memory_fraction"]["vllm"] == 0.9 and ASSUME["engine_memory_basis"]["vllm"] == "total"
+    kv = 0.9 * 79.65 * GIB - 8.03e9 * 2 - 2 * GIB
     v = cap("llama-3.1-8b", "H100", "fp16", 1, 1000, 1000, engine="vllm")
-    assert v.max_batch == min(ASSUME["engine_max_num_seqs"]["vllm"], int(free // (1500 * 131072)))
+    assert v.kv_cache_tokens == pytest.approx(kv / 131072, abs=1)
+    assert v.max_batch == min(ASSUME["engine_max_num_seqs"]["vllm"], int(kv // (1500 * 131072)))
 
 
 def test_capacity_mla_caches_one_latent_per_token():
     # DeepSeek-V3 fp8 on 8 x H200, fp8 KV: (kv_lora_rank 512 + rope 64) x 1 byte x 61 layers = 35136 B per
-    # token, replicated on every rank; free per GPU = 0.9 x (140.4 GiB - 2 GiB - 671e9 / 8 B)
+    # token, replicated on every rank; vLLM's KV cache per GPU = 0.9 x 140.4 GiB - 671e9 / 8 B - 2 GiB
     c = cap("deepseek-v3", "H200", "fp8", 8, 2000, 500)
-    free = 0.9 * (140.4 * GIB - 2 * GIB - 671e9 / 8)
+    free = 0.9 * 140.4 * GIB - 671e9 / 8 - 2 * GIB
     assert c.fits and c.kv_cache_tokens == pytest.approx(free / 35136, abs=1)
     # without MLA (128 KV heads x 192 dims, K and V) one token would need 2 x 128 x 192 x 61 = 3.0 MB
     assert 2 * 128 * 192 * 61 / 35136 > 80
@@ -84,7 +89,7 @@ def test_capacity_local_attention_caps_the_kv_cache_by_hand():
     # 12 full layers x 9000 + 12 sliding layers x 128 tokens, each 2 x 8 KV heads x 64 dims x 2 bytes = 2048 B
     c = cap("gpt-oss-20b", "H100", "mxfp4", 1, 8000, 2000)
     w = perf.weights_gib(M["gpt-oss-20b"], "mxfp4") * GIB
-    free = 0.9 * (79.65 * GIB - 2 * GIB - w)
+    free = 0.9 * 79.65 * GIB - w - 2 * GIB
     per_request = (12 * 9000 + 12 * 128) * 2048
     assert c.kv_precision == "bf16" and c.max_batch == min(1024, int(free // per_request))
 
