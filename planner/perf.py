@@ -154,8 +154,13 @@ def _default_factors() -> PerfFactors:
 
 def fit_quality(engine: str, path: str | Path | None = None) -> dict:
     """The fit figures recorded for `engine` (perf_calibration.yaml `fit_quality.<engine>`)."""
-    doc = yaml.safe_load(Path(path or CALIBRATION_FILE).read_text()) or {}
-    return dict((doc.get("fit_quality") or {}).get(engine) or {})
+    return dict(_fit_quality_table(str(path or CALIBRATION_FILE)).get(engine) or {})
+
+
+@functools.lru_cache(maxsize=4)
+def _fit_quality_table(path: str) -> dict:
+    doc = yaml.safe_load(Path(path).read_text()) or {}
+    return doc.get("fit_quality") or {}
 
 
 def fit_summary(engine: str, path: str | Path | None = None) -> str:
