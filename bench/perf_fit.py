@@ -138,6 +138,7 @@ BOUNDS = {"eta": (0.02, 1.0), "overhead_us_per_layer": (0.0, 200.0), "engine_bw_
 X0 = {"eta": 0.6, "overhead_us_per_layer": 20.0, "engine_bw_eff": 1.0, "engine_flops_eff": 1.0}
 COPIES = {"eta_bw.blackwell": "eta_bw.hopper"}  # no B200 row: HBM3e like H200
 PRIOR_OVERHEAD_US = 20.0
+ENGINE_REG = 0.5  # weight of log(engine_*_eff) in the residuals (--engine-reg to compare others)
 # TAIL: conversation prompts of varied lengths all released at once (GPUStack's ShareGPT runs,
 # llm-compressor's offline UltraChat batch) measure a finite run whose makespan ends with a few long
 # requests decoding at a small batch (the output lengths are heavy-tailed): their tokens/s differs from the
@@ -356,7 +357,7 @@ def fit(rows: list[dict], x_start: dict[str, float] | None = None, max_nfev: int
             out.extend(residuals_for(r, f))
         for k, v in vals.items():
             if k.startswith("engine_bw_eff.") or k.startswith("engine_flops_eff."):
-                out.append(0.5 * math.log(v))
+                out.append(ENGINE_REG * math.log(v))
             elif k.startswith("overhead_us_per_layer."):
                 out.append(0.05 * math.log(max(v, 0.1) / PRIOR_OVERHEAD_US))
         return out
@@ -484,14 +485,17 @@ def quality(rows, evals_in, evals_loo, evals_loso, engine) -> dict:
 
 
 def main(argv=None) -> int:
+    global FLOPS_BY_FAMILY, ENGINE_REG
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help=f"write {CALIBRATION_FILE.relative_to(ROOT)}")
     ap.add_argument("--no-loo", action="store_true", help="skip leave-one-out (slow)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--flops-shared", action="store_true", help="one 16-bit FLOPS factor for all GPU families")
+    ap.add_argument("--engine-reg", type=float, default=ENGINE_REG,
+                    help="weight pulling each engine's efficiencies toward the pooled fit (default %(default)s)")
     args = ap.parse_args(argv)
-    global FLOPS_BY_FAMILY
     FLOPS_BY_FAMILY = not args.flops_shared
+    ENGINE_REG = args.engine_reg
     rows = load_rows()
     fitted = fit(rows)
     f = factors_of(fitted)

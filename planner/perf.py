@@ -175,8 +175,9 @@ def fit_summary(engine: str, path: str | Path | None = None) -> str:
     return (f"{engine}: leave-one-source-out median |error| {g('loso_max_throughput_median_pct')} on maximum "
             f"throughput, {g('loso_operating_point_throughput_median_pct')} throughput and "
             f"{g('loso_operating_point_tpot_median_pct')} TPOT at measured concurrency, "
-            f"{g('loso_slo_capacity_median_pct')} on capacity under an SLO "
-            f"({q.get('rows', '?')} rows from {q.get('sources', '?')} sources)")
+            f"{g('loso_slo_capacity_median_pct')} on capacity under an SLO at 1.1x measured latency "
+            f"({g('loso_slo_capacity_vs_sweep_bracket_median_pct')} against the range the measured sweep "
+            f"brackets); {q.get('rows', '?')} rows from {q.get('sources', '?')} sources (BENCHMARKS.md)")
 
 
 @dataclass(frozen=True)
