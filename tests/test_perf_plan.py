@@ -116,3 +116,18 @@ def test_fleet_candidates_size_with_the_plans_engine_and_percentile():
         w2 = w.model_copy(update={"engine": engine, "slo": w.slo.model_copy(update={"percentile": pct})})
         cands, _ = fleet.candidates(plan, w2, offers)
         assert cands[0].replica_requests_per_s == pytest.approx(caps[(engine, pct)].requests_per_s)
+
+
+def test_forecast_runs_on_a_model_from_hf_config_with_its_engine(tmp_path):
+    """End to end: a model the catalog lacks, sized for SGLang at p99; the report's assumptions name the
+    engine's fit figures and the percentile."""
+    (tmp_path / "config.json").write_text((CONFIGS / "qwen3-30b-a3b.json").read_text())
+    data = base()
+    data["workloads"][0].update(model={"hf_config": "config.json"}, engine="sglang")
+    data["workloads"][0]["slo"]["percentile"] = "p99"
+    out = tmp_path / "out"
+    assert run(["forecast", str(write(tmp_path, data)), "--out", str(out)]) == 0
+    doc = json.loads((out / "forecast.json").read_text())
+    model_line = next(a["value"] for a in doc["assumptions"] if a["name"] == "throughput_model")
+    assert "sglang: leave-one-source-out" in model_line and "helpdesk: p99" in model_line
+    assert doc["fleet_choice"][0]["replica_requests_per_s"] > 0
