@@ -29,7 +29,7 @@ from planner.environments import ENVIRONMENTS, Environment, NetworkShape, networ
 from planner.fleet.model import HOURS_OF_DAY, Candidate, FleetLine, FleetPlan, HourlyInstances, MonthFleet
 from planner.forecast.model import PlatformUsd
 from planner.inputs import Inputs
-from planner.plan import Plan
+from planner.plan import Plan, workload_model_spec
 from pricing.errors import UserError, did_you_mean
 from pricing.terms import HOURS_PER_MONTH, Purchase
 
@@ -97,15 +97,18 @@ class RootVolumeSpec(Frozen):
 
 
 class ServerSpec(Frozen):
-    """The model server the instances start (the throughput model's assumptions)."""
+    """The model server the instances start, with the throughput model's assumptions."""
 
-    engine: str
-    model: str  # catalog id
+    engine: Literal["vllm", "sglang", "trtllm"]
+    model: str  # catalog id (or the id read from the plan's hf_config)
     hf_model_id: str  # what clients send as "model"
     precision: str
-    kv_precision: str
+    kv_precision: str  # the KV-cache precision the sizing assumed
     tp: int
-    max_model_len: int
+    data_parallel: int  # replicas per instance
+    max_model_len: int  # context the server is started with
+    max_num_seqs: int  # requests in flight per replica the sizing assumed: the server's batch cap
+    max_num_batched_tokens: int  # chunked-prefill token budget per step the sizing assumed
 
 
 class FleetSpec(Frozen):
@@ -247,14 +250,15 @@ def fleet_spec(plan: Plan, inputs: Inputs, fleet_plan: FleetPlan, demand, *, wor
     platform = region_platform_usd(plan, w, mf, region, len(wf.candidates), requests, inputs, volume,
                                    environment=env, instance_hours=sum(g.instance_hours for g in groups),
                                    hourly=hourly)
-    spec = inputs.models[w.model]
-    kv = w.kv_precision or inputs.perf_factors.get("default_kv_precision", w.precision)
+    spec = workload_model_spec(w, inputs.models)
     return FleetSpec(
         plan_name=plan.name, plan_file=str(plan.file), workload=workload, month=month, environment=env,
         region=region, allowed_regions=list(plan.constraints.regions),
-        server=ServerSpec(engine="vllm", model=w.model, hf_model_id=spec.hf_id, precision=w.precision, kv_precision=kv,
-                          tp=cand.tp, max_model_len=max_model_len(spec.context_length, w.traffic.input_tokens,
-                                                                  w.traffic.output_tokens)),
+        server=ServerSpec(engine=cand.engine, model=w.model_id, hf_model_id=spec.hf_id, precision=w.precision,
+                          kv_precision=cand.kv_precision, tp=cand.tp, data_parallel=cand.replicas_per_instance,
+                          max_model_len=max_model_len(spec.context_length, w.traffic.input_tokens,
+                                                      w.traffic.output_tokens),
+                          max_num_seqs=cand.max_batch, max_num_batched_tokens=cand.max_num_batched_tokens),
         replica_requests_per_s=cand.replica_requests_per_s, headroom=plan.constraints.headroom,
         redundancy_floor=floor, groups=groups, network=_network(network_shape(env, plan.constraints.availability_zones)),
         root_volume=RootVolumeSpec(gib=volume.gib, iops=volume.iops, throughput_mibps=volume.throughput_mibps),

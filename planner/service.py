@@ -16,7 +16,7 @@ from planner.errors import UserError
 from planner.fleet.model import Commitment, FleetLine
 from planner.forecast.model import FleetChoice, Forecast
 from planner.inputs import Inputs
-from planner.plan import Plan, load
+from planner.plan import Plan, load, workload_model_spec
 from pricing.terms import HOURS_PER_MONTH
 
 
@@ -51,7 +51,8 @@ def rejections(plan: Plan, inputs: Inputs) -> tuple[list[UserError], list[str]]:
         return problems, warnings
     priced = fleet_offers(plan, inputs.price_table)
     for i, w in enumerate(plan.workloads):
-        found, reasons = candidates(plan, w, priced, inputs.models[w.model], inputs.gpus, inputs.perf_factors)
+        found, reasons = candidates(plan, w, priced, workload_model_spec(w, inputs.models), inputs.gpus,
+                                    inputs.perf_factors)
         if found:
             for reason in reasons:
                 if ": " in reason and " tp " not in reason.split(": ", 1)[0]:  # a whole GPU ruled out
@@ -74,7 +75,7 @@ def validate(plan_file: str | Path) -> ValidateSummary:
         wt = table[table["workload"] == w.name]
         first, last = wt.iloc[0], wt.iloc[-1]
         slo = ", ".join(f"{k} {v:g}" for k, v in (("TTFT ms", w.slo.ttft_ms), ("TPOT ms", w.slo.tpot_ms)) if v) or "none"
-        rows.append((w.name, w.model, w.precision,
+        rows.append((w.name, w.model_id, w.precision,
                      f"{first.requests_per_day:,.0f} → {last.requests_per_day:,.0f}",
                      f"{first.peak_requests_per_s:,.2f} → {last.peak_requests_per_s:,.2f}",
                      f"{w.traffic.input_tokens:g} / {w.traffic.output_tokens:g}",

@@ -104,7 +104,8 @@ def test_cli_validate_reports_what_forecast_would_reject(tmp_path, capsys):
     assert "1 problem(s) the forecast would reject" in captured.out
     errors = [l for l in captured.err.splitlines() if l.startswith("error:")]
     assert errors == [f"error: {plan}: workloads[0]: chat cannot run here: A100-80GB: A100-80GB has no FP8 tensor "
-                      "cores; fp8 runs on H100, H200, B200, L40S, L4 (use bf16/fp16 or int4 on A100-80GB)"]
+                      "cores, so fp8 weights are not served on it: use bf16 or int4 on A100-80GB, or a GPU with FP8 "
+                      "(Hopper (H100, H200), Blackwell (B200), Ada (L40S, L4))"]
     # the forecast rejects it too
     assert cli.run(["forecast", str(plan), "--out", str(tmp_path / "out")]) == 2
     assert not (tmp_path / "out").exists()

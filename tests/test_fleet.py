@@ -187,7 +187,7 @@ def test_fleet_flat_demand_on_demand_by_hand():
     wf = fp.workload("chat")
     c = wf.candidate
     assert c.instance_type == "p5.48xlarge"
-    replica = perf.capacity("llama-3.1-8b", "H100", "fp8", c.tp, 1000, 200, 2000, 50)
+    replica = perf.capacity_by_name("llama-3.1-8b", "H100", "fp8", c.tp, 1000, 200, 2000, 50)
     # 2,000,000 requests a day is 23.148 req/s all day (peak = mean); with 20 % headroom 27.78 req/s
     peak = 2_000_000 / 86400 * 1.2
     per_instance = (8 // c.tp) * replica.requests_per_s
@@ -207,7 +207,7 @@ def test_fleet_flat_demand_reserved_by_hand():
     d["constraints"].update({"gpus": ["L40S"], "purchase": ["on_demand", "reserved_1y"], "min_replicas": 2})
     d["workloads"][0]["traffic"]["requests_per_day"] = 20_000
     wf = size(parse(d), table).workload("chat")
-    rps = perf.capacity("llama-3.1-8b", "L40S", "fp8", 1, 1000, 200, 2000, 50).requests_per_s
+    rps = perf.capacity_by_name("llama-3.1-8b", "L40S", "fp8", 1, 1000, 200, 2000, 50).requests_per_s
     count = max(2, math.ceil(20_000 / 86400 * 1.2 / rps))
     for mf in wf.months:
         (line,) = mf.lines
@@ -222,7 +222,7 @@ def test_fleet_peaks_go_on_demand_base_reserved():
     table = table_of(offer("g6e.xlarge", "L40S", 1, 2.0))
     d = plan_dict(horizon_months=12)
     d["constraints"].update({"gpus": ["L40S"], "purchase": ["on_demand", "reserved_1y"], "headroom": 0.0})
-    rps = perf.capacity("llama-3.1-8b", "L40S", "fp8", 1, 1000, 200, 2000, 50).requests_per_s
+    rps = perf.capacity_by_name("llama-3.1-8b", "L40S", "fp8", 1, 1000, 200, 2000, 50).requests_per_s
     # base load = 2 instances' worth; 4 peak hours at 5 instances' worth
     profile = [2.0] * 20 + [5.0] * 4
     mean_weight = sum(profile) / 24
@@ -337,7 +337,7 @@ def test_fleet_meets_peak_demand_with_headroom(rpd, headroom):
     fp = size(plan)
     for wf in fp.workloads:
         c = wf.candidate
-        replica = perf.capacity("llama-3.1-8b", c.gpu, "fp8", c.tp, 1000, 200, 2000, 50)
+        replica = perf.capacity_by_name("llama-3.1-8b", c.gpu, "fp8", c.tp, 1000, 200, 2000, 50)
         assert replica.fits and replica.meets_slo
         for mf in wf.months:
             assert mf.capacity_requests_per_s >= mf.demand_peak_requests_per_s * (1 + headroom) - 1e-9

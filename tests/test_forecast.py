@@ -180,7 +180,7 @@ def test_forecast_commitment_bought_in_a_short_horizon_is_charged_whole():
     so it is bought in the first month: 876 falls in the horizon (3 months), 2,628 after it, charged
     in 2027-01 as committed_after_horizon with the 30 % buffer (788.40)."""
     plan = parse(small_plan())
-    rps = perf.capacity("llama-3.1-8b", "L40S", "fp8", 1, 1000, 200, 2000, 50).requests_per_s
+    rps = perf.capacity_by_name("llama-3.1-8b", "L40S", "fp8", 1, 1000, 200, 2000, 50).requests_per_s
     assert math.ceil(20_000 / 86_400 * 1.2 / rps) <= 2  # the floor (2) decides the count
     f = build_with(plan, l40s_table())
     (c,) = f.commitments
@@ -265,7 +265,7 @@ def test_forecast_spot_priced_conservatively_with_its_range_and_risk():
     A month: (2.00 + 4.80) × 730 = 4,964. Spot for the 3 months: 4 × 730 × 3 × 1.20 = 10,512,
     at the cheapest zone 4 × 730 × 3 × 0.50 = 4,380. Spot gone for a month: 3 on-demand instances
     instead, (3 × 2.00 − 4 × 1.20) × 730 = 876 more."""
-    rps = perf.capacity("llama-3.1-8b", "L40S", "fp8", 1, 1000, 200, 2000, 50).requests_per_s
+    rps = perf.capacity_by_name("llama-3.1-8b", "L40S", "fp8", 1, 1000, 200, 2000, 50).requests_per_s
     d = small_plan()
     d["constraints"].update({"purchase": ["on_demand", "spot"], "max_spot_share": 1.0, "min_replicas": 1,
                              "availability_zones": 1})

@@ -8,7 +8,6 @@ Scaling group may launch.
 
 from __future__ import annotations
 
-import functools
 import math
 
 from planner import perf
@@ -38,13 +37,15 @@ def offers(plan: Plan, table: PriceTable) -> list[PricedOffer]:
                       reserved_1y_discount=r1, reserved_3y_discount=r3, spot_basis=plan.pricing.spot_basis)
 
 
-@functools.lru_cache(maxsize=65536)
-def replica_capacity(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, input_tokens: int,
-                     output_tokens: int, ttft_ms: float | None, tpot_ms: float | None,
-                     kv_precision: str | None, factors: perf.PerfFactors) -> perf.ReplicaCapacity:
-    """What one replica sustains (the throughput model, cached by value: every argument is a value)."""
-    return perf.estimate(model, gpu, precision, tp, input_tokens, output_tokens, ttft_ms=ttft_ms,
-                         tpot_ms=tpot_ms, kv_precision=kv_precision, factors=factors)
+def replica_capacity(model: ModelSpec, gpu: GpuSpec, workload: Workload, tp: int,
+                     factors: perf.PerfFactors) -> perf.ReplicaCapacity:
+    """What one replica of `workload` sustains on `gpu` at `tp` under its SLO, for its engine
+    (`perf.capacity`, which caches by value: every argument it receives is a value)."""
+    t = workload.traffic
+    return perf.capacity(model, gpu, precision=workload.precision, tp=tp, input_tokens=round(t.input_tokens),
+                         output_tokens=round(t.output_tokens), ttft_ms=workload.slo.ttft_ms,
+                         tpot_ms=workload.slo.tpot_ms, percentile=workload.slo.percentile, engine=workload.engine,
+                         kv_precision=workload.kv_precision, factors=factors)
 
 
 def candidates(plan: Plan, workload: Workload, priced: list[PricedOffer], model: ModelSpec,
@@ -64,10 +65,11 @@ def candidates(plan: Plan, workload: Workload, priced: list[PricedOffer], model:
         for tp in TP_DEGREES:
             if tp > o.gpu_count or o.gpu_count % tp:
                 continue
+            if workload.engine == "trtllm" and o.gpu_count // tp > 1:
+                # trtllm-serve runs one replica per instance (no data-parallel ranks behind one port)
+                continue
             try:
-                cap = replica_capacity(model, gpu, workload.precision, tp, round(t.input_tokens),
-                                       round(t.output_tokens), workload.slo.ttft_ms, workload.slo.tpot_ms,
-                                       workload.kv_precision, factors)
+                cap = replica_capacity(model, gpu, workload, tp, factors)
             except UserError as exc:  # e.g. fp8 on a GPU without FP8: this GPU is not a candidate
                 reasons.append(f"{o.gpu}: {exc.message}")
                 break
@@ -88,7 +90,9 @@ def candidates(plan: Plan, workload: Workload, priced: list[PricedOffer], model:
                           assumed=po.assumed, source=po.source, date=po.date,
                           on_demand_usd_per_gpu_hour=po.usd_per_hour[Purchase.ON_DEMAND] * mult / o.gpu_count,
                           spot_basis=po.spot_basis if Purchase.SPOT in usd else None,
-                          spot_lowest_zone_usd_per_hour=spot_zone[0], spot_highest_zone_usd_per_hour=spot_zone[1])
+                          spot_lowest_zone_usd_per_hour=spot_zone[0], spot_highest_zone_usd_per_hour=spot_zone[1],
+                          engine=workload.engine, kv_precision=cap.kv_precision, max_batch=cap.max_batch,
+                          max_num_batched_tokens=cap.max_num_batched_tokens)
             found.setdefault((o.region, o.gpu, o.gpu_count, tp), []).append(c)
     out = []
     for key in sorted(found):

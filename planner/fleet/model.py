@@ -85,6 +85,11 @@ class Candidate:
     spot_highest_zone_usd_per_hour: float | None = None  # its dearest zone (None: unknown)
     equivalents: tuple[str, ...] = ()  # other instance types with the same GPUs in this region, pricier
     equivalent_vcpus: tuple[int, ...] = ()  # their vCPUs, in the same order
+    # what the throughput model assumed of the server (the stack starts the engine with them)
+    engine: str = "vllm"
+    kv_precision: str = ""
+    max_batch: int = 0  # requests in flight per replica: the server's batch cap
+    max_num_batched_tokens: int = 0  # chunked-prefill token budget per engine step
 
     @property
     def requests_per_s(self) -> float:

@@ -25,7 +25,7 @@ from planner.fleet.mix import (CostTable, MixSolution, commitment_usd, committed
 from planner.fleet.model import (HOURS_OF_DAY, Candidate, Commitment, FleetLine, FleetPlan, HourlyInstances,
                                  MonthFleet, WorkloadFleet, month_offset)
 from planner.perf import PerfFactors
-from planner.plan import Plan, Workload
+from planner.plan import Plan, Workload, workload_model_spec
 from pricing import PricedOffer
 from pricing.errors import UserError
 from pricing.terms import DAYS_PER_MONTH, HOURS_PER_MONTH, RESERVED, TERM_MONTHS, Purchase
@@ -329,5 +329,6 @@ def build(plan: Plan, demand, priced: list[PricedOffer], models: dict[str, Model
     calibration. Nothing is read from disk here.
     """
     started = time.perf_counter()
-    fleets = tuple(size_workload(plan, w, demand, priced, models[w.model], gpus, factors) for w in plan.workloads)
+    fleets = tuple(size_workload(plan, w, demand, priced, workload_model_spec(w, models), gpus, factors)
+                   for w in plan.workloads)
     return FleetPlan(workloads=fleets, solve_seconds=time.perf_counter() - started)

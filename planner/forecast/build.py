@@ -11,7 +11,7 @@ from planner.fleet.model import month_offset
 from planner.forecast.model import (CATEGORIES, ContinuedDemand, FleetChoice, Forecast, MonthForecast, PeriodTotals,
                                     PlatformUsd, SelfHostedUsd, Totals, WorkloadMonth)
 from planner.inputs import Inputs
-from planner.plan import Plan, Workload
+from planner.plan import Plan, Workload, workload_model_spec
 from pricing import platform as platform_mod
 from pricing.terms import HOURS_PER_MONTH, Purchase
 
@@ -28,7 +28,8 @@ def root_volume(plan: Plan, workload: Workload, inputs: Inputs) -> tco.RootVolum
     """The root volume of each of the workload's instances (what the forecast costs and the stack creates)."""
     from planner import perf
 
-    return tco.root_volume(plan, perf.weights_gib(workload.model, workload.precision))
+    model = workload_model_spec(workload, inputs.models)
+    return tco.root_volume(plan, perf.weights_gib(model, workload.precision, inputs.perf_factors))
 
 
 def region_platform_usd(plan: Plan, workload: Workload, mf: MonthFleet, region: str, regions: int,

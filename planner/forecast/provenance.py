@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from planner import demand as demand_mod
+from planner import demand as demand_mod, perf
 from planner.fleet.candidates import reserved_discounts
 from planner.environments import Environment, non_prod_fleet
 from planner.fleet.model import FleetPlan
@@ -79,11 +79,11 @@ def assumptions(plan: Plan, inputs: Inputs, fleet_plan: FleetPlan) -> list[Assum
         Assumption(name="uncertainty_buffer", value=plan.costs.uncertainty_buffer,
                    source="plan costs.uncertainty_buffer (seeds: add 30 % for hidden costs)", is_assumption=True),
         Assumption(name="throughput_model", value=(
-            f"roofline model, calibrated: median {fit.get('in_sample_median_ape_pct', '?')} % / worst "
-            f"{fit.get('in_sample_worst_ape_pct', '?')} % error in-sample, median "
-            f"{fit.get('leave_one_out_median_ape_pct', '?')} % / worst {fit.get('leave_one_out_worst_ape_pct', '?')} % "
-            "leave-one-out"),
-            source="planner/data/perf_calibration.yaml from bench/perf_fit.py (TensorRT-LLM v0.15.0 measurements)",
+            "roofline step model per engine with Poisson queueing; SLO percentile "
+            + ", ".join(sorted({f"{w.name}: {w.slo.percentile}" for w in plan.workloads})) + "; "
+            + "; ".join(perf.fit_summary(e, fit.get(e) or {}) for e in sorted({w.engine for w in plan.workloads}))),
+            source=("planner/data/perf_calibration.yaml fit_quality.<engine> from bench/perf_fit.py (TensorRT-LLM, "
+                    "vLLM, SGLang and LMDeploy measurements; BENCHMARKS.md)"),
             is_assumption=True),
         Assumption(name="egress_bytes_per_output_token", value=tco.EGRESS_BYTES_PER_OUTPUT_TOKEN,
                    source="one server-sent event per streamed token (plan costs.egress_gb_per_million_requests overrides)",

@@ -22,11 +22,18 @@ from planner.errors import UserError
 from planner.plan.errors import FieldError, line_of, user_error
 from planner.plan.reader import read_yaml
 from planner.plan.resolve import aws_regions
-from planner.plan.schema import (MONTH_RE, PURCHASE_OPTIONS, ApiModelRef, Constraints, Costs, Plan, Pricing,
-                                 Scenarios, Slo, Traffic, Workload)
+from planner.plan.schema import (MONTH_RE, PURCHASE_OPTIONS, ApiModelRef, Constraints, Costs, HfConfigModel, Plan,
+                                 Pricing, Scenarios, Slo, Traffic, Workload)
 
-__all__ = ["ApiModelRef", "Constraints", "Costs", "FieldError", "MONTH_RE", "PURCHASE_OPTIONS", "Plan", "Pricing",
-           "Scenarios", "Slo", "Traffic", "Workload", "aws_regions", "load", "parse"]
+__all__ = ["ApiModelRef", "Constraints", "Costs", "FieldError", "HfConfigModel", "MONTH_RE", "PURCHASE_OPTIONS",
+           "Plan", "Pricing", "Scenarios", "Slo", "Traffic", "Workload", "aws_regions", "load", "parse",
+           "workload_model_spec"]
+
+
+def workload_model_spec(workload: Workload, models: dict):
+    """The ModelSpec a workload is sized with: read from its hf_config when the plan loaded, else the
+    catalog's `models[model]`."""
+    return workload._model_spec if workload._model_spec is not None else models[workload.model]
 
 
 def parse(data: Any, *, file: str = "<plan>", root: yaml.Node | None = None) -> Plan:

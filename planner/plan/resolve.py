@@ -68,3 +68,11 @@ def context_length(model_id: str) -> int | None:
 
     spec = catalog.load_models().get(model_id) if isinstance(model_id, str) else None
     return spec.context_length if spec is not None else None
+
+
+def hf_config(path):
+    """A model's spec read from its Hugging Face config.json; a missing file or field is one line
+    naming the config file and the field."""
+    from planner import catalog
+
+    return catalog.read_hf_config(path)

@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from planner.errors import UserError, did_you_mean
 from planner.plan import resolve
@@ -193,6 +193,15 @@ class Traffic(_Strict):
 class Slo(_Strict):
     ttft_ms: Number | None = Field(None, gt=0, le=600_000, description="time to first token, at peak")
     tpot_ms: Number | None = Field(None, gt=0, le=60_000, description="time per output token, at peak")
+    percentile: Literal["p50", "p90", "p99"] = Field(
+        "p90", description="the SLO holds for this percentile of requests (queueing included)")
+
+
+class HfConfigModel(_Strict):
+    """A model the catalog lacks, described by its Hugging Face config.json (read offline)."""
+
+    hf_config: str = Field(min_length=1, max_length=MAX_PATH_CHARS,
+                           description="path to a Hugging Face config.json, relative to the plan")
 
 
 class ApiModelRef(_Strict):
@@ -216,9 +225,13 @@ class ApiModelRef(_Strict):
 
 class Workload(_Strict):
     name: str = Field(min_length=1, max_length=MAX_NAME_CHARS, pattern=NAME_PATTERN)
-    model: Ref
+    model: Ref | HfConfigModel
     precision: Ref = "bf16"
     kv_precision: Ref | None = None
+    engine: Literal["vllm", "sglang", "trtllm"] = Field("vllm", description="the serving engine sized for and "
+                                                        "started by the stack")
+    # the spec of an hf_config model, read when the plan loads (Plan._read_hf_configs); None for catalog models
+    _model_spec: Any = PrivateAttr(None)
     traffic: Traffic
     slo: Slo = Field(default_factory=Slo)
     compare_with: list[ApiModelRef] = Field(
@@ -230,8 +243,19 @@ class Workload(_Strict):
 
     @field_validator("model")
     @classmethod
-    def _known_model(cls, model: str) -> str:
+    def _known_model(cls, model: str | HfConfigModel) -> str | HfConfigModel:
+        if isinstance(model, HfConfigModel):
+            return model  # read by Plan._read_hf_configs, which knows the plan's folder
         return resolve.model(model)
+
+    @property
+    def model_id(self) -> str:
+        """The model's id: the catalog's, or the id read from its hf_config."""
+        if isinstance(self.model, str):
+            return self.model
+        if self._model_spec is None:
+            raise ValueError(f"{self.name}: hf_config model not read yet")
+        return self._model_spec.id
 
     @field_validator("precision", "kv_precision")
     @classmethod
@@ -246,7 +270,8 @@ class Workload(_Strict):
         """A bare `provider/model` is an entry at list price (resolved here, so an error names the entry)."""
         if not isinstance(refs, list):
             return refs
-        return [{"model": resolve.api_model(ref, (i,))} if isinstance(ref, str) else ref for i, ref in enumerate(refs)]
+        return [{"model": resolve.api_model(ref, (i,)) if len(ref) <= MAX_REF_CHARS else ref}
+                if isinstance(ref, str) else ref for i, ref in enumerate(refs)]
 
     @field_validator("compare_with")
     @classmethod
@@ -263,6 +288,8 @@ class Workload(_Strict):
 
     @model_validator(mode="after")
     def _tokens_within_context(self) -> "Workload":
+        if not isinstance(self.model, str):  # an hf_config model: checked once it is read (Plan._read_hf_configs)
+            return self
         context = resolve.context_length(self.model)
         t = self.traffic
         if context is not None and t.input_tokens + t.output_tokens > context:
@@ -382,6 +409,21 @@ class Plan(_Strict):
                 raise FieldError(f"duplicate workload name {w.name!r}", (i, "name"))
             seen.add(w.name)
         return workloads
+
+    @model_validator(mode="after")
+    def _read_hf_configs(self) -> "Plan":
+        """Read each hf_config model once (relative to the plan's folder) and check the tokens fit its context."""
+        for i, w in enumerate(self.workloads):
+            if not isinstance(w.model, HfConfigModel):
+                continue
+            spec = resolve.hf_config(self.resolve_path(w.model.hf_config))
+            w._model_spec = spec
+            t = w.traffic
+            if t.input_tokens + t.output_tokens > spec.context_length:
+                raise FieldError(f"input_tokens + output_tokens = {t.input_tokens + t.output_tokens:,.0f} exceeds "
+                                 f"{spec.id}'s context of {spec.context_length:,} tokens",
+                                 ("workloads", i, "traffic", "input_tokens"))
+        return self
 
     @model_validator(mode="after")
     def _series_inside_horizon(self) -> "Plan":
