@@ -237,7 +237,15 @@ def test_report_answer_numbers_equal_forecast_json():
 def test_report_answer_says_where_the_monthly_lines_cross():
     f = small()
     text = report.answer_lines(f, generated_at=GENERATED_AT)[1]
-    assert text == ("Break-even: vs openai/gpt-4o: the monthly lines cross in 2027-03 at 10,929,820 requests/month; "
+    # API path minus self-hosted (the months' totals: 1.3 × (on-demand compute + platform + $40,150)):
+    #   2027-02: 52,500 − 1.3 × (3 × 2.00 × 385.28 + 298.63 + 40,150) = 52,500 − 55,588.39 = −3,088.39
+    #   2027-03: 68,100 − 1.3 × (4 × 2.00 × 357.40 + 340.52 + 40,150) = 68,100 − 56,354.59 = +11,745.41
+    # the lines cross in 2027-03, at 10.4M + 3,088.39 / (3,088.39 + 11,745.41) × (13.52M − 10.4M) requests
+    feb = 52_500 - 1.3 * (3 * 2.00 * 385.2777777777778 + 298.63 + 40_150)
+    mar = 68_100 - 1.3 * (4 * 2.00 * 357.39583333333337 + 340.52 + 40_150)
+    volume = 10.4e6 + -feb / (mar - feb) * (13.52e6 - 10.4e6)
+    assert _whole(volume) == 11_049_582
+    assert text == ("Break-even: vs openai/gpt-4o: the monthly lines cross in 2027-03 at 11,049,582 requests/month; "
                     "cumulative break-even in 2027-04")
     cases = {
         BreakEven(month=None, crossing="in_horizon", crossing_month="2027-04", monthly_requests=17e6):
@@ -408,10 +416,12 @@ def test_report_to_csv_is_tidy_and_sums_to_the_totals():
         path = sum(Decimal(r["usd"]) for r in mine if r["category"] in ("api_tokens", "api_path"))
         assert path == Decimal(repr(m.api_path_usd[MODEL])).quantize(cents)
     jan = [r for r in rows if r["month"] == "2027-01" and r["category"] == "compute"]
-    reserved = next(r for r in jan if r["item"] == "eu-central-1/g6e.xlarge/reserved_1y")
-    assert (reserved["quantity"], reserved["unit"], reserved["usd"]) == ("730", "instance_hours", "1022.00")  # 1.40 × 730
+    # 2027-01 runs 3 g6e.xlarge on demand only (no reservation, no spot: test_quotas_cli has why), each for
+    # 365 of the month's 730 hours: 1,095 instance-hours × $2.00
+    assert [r["item"] for r in jan] == ["eu-central-1/g6e.xlarge/on_demand"]
+    assert (jan[0]["quantity"], jan[0]["unit"], jan[0]["usd"]) == ("1095", "instance_hours", "2190.00")
     assert {r["item"] for r in rows if r["workload"] == "*" and r["category"] == "self_hosted"} == {
-        "people", "data_eval", "compliance", "retraining", "buffer"}
+        "people", "data_eval", "compliance", "retraining", "committed_after_horizon", "buffer"}
 
 
 # --- write ---------------------------------------------------------------------------------------
