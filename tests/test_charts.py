@@ -148,3 +148,25 @@ def test_charts_without_sensitivity_have_no_tornado():
     d = replace(data(), tornado=[], tornado_base_usd=None)
     assert charts.tornado(d) == ""
     assert set(charts.all_charts(d)) == {"cost", "cumulative", "fleet", "demand"}
+
+
+def test_charts_tornado_has_the_api_prices_bar():
+    """API prices × 0.5 and × 1.2 move only the API path: (247,480 × m + 4 × 500) − 224,486.47."""
+    d = data()
+    bar = next(b for b in d.tornado if b.label == "API prices")
+    low, high = 247_480 * 0.5 + 2_000 - 224_486.47, 247_480 * 1.2 + 2_000 - 224_486.47
+    assert (bar.low_label, bar.high_label) == ("×0.5", "×1.2")
+    assert (bar.low_usd, bar.high_usd) == (pytest.approx(low), pytest.approx(high))
+    found = texts(charts.tornado(d))
+    assert "API prices" in found
+    assert f"×0.5: {charts.usd_short(low)}" in found and f"×1.2: {charts.usd_short(high)}" in found  # -$99k, $74k
+
+
+def test_charts_stack_the_obligation_after_the_horizon_in_the_month_signed():
+    """committed-chat signs a 1-year term in 2027-01 whose last 8 months ($2,920) fall after the horizon."""
+    d = view.chart_data(serialize.load(Path(__file__).parent / "fixtures" / "forecast_committed.json"))
+    line = dict(d.categories)["committed_after_horizon"]
+    assert line.values == [0.50 * 730 * 8, 0.0, 0.0, 0.0]
+    assert line.label == "self-hosted: committed after horizon (charged when signed)"
+    assert line.label in texts(charts.cost_by_category(d))
+    assert line.label not in texts(charts.cost_by_category(data()))  # nothing to stack: not in the legend

@@ -111,7 +111,7 @@ def _legend(fig, ax, style: Style, handles=None) -> None:
     fig.legend(*handles_labels, loc="outside lower center", ncols=cols, frameon=False,
                fontsize=style.font)
     if style is NARROW:  # one legend entry a line: the figure grows so the plotting area keeps its height
-        width, height = style.figsize
+        width, height = fig.get_size_inches()
         fig.set_size_inches(width, height + 0.21 * sum(1 + label.count("\n") for label in handles_labels[1]))
 
 
@@ -267,6 +267,9 @@ def tornado(data: ChartData, style: Style = WIDE) -> str:
     xlabel = "savings over the horizon, USD (API path − self-hosted)" if style is WIDE else \
         "horizon savings, USD\n(API path − self-hosted)"
     fig, ax = _figure(title, xlabel, "", style)
+    if style is NARROW:  # on a phone each parameter keeps room for its two labelled bars
+        width, height = style.figsize
+        fig.set_size_inches(width, max(height, 1.4 + 0.45 * len(bars)))
     ax.grid(axis="y", visible=False)
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
     h = 0.38
