@@ -120,3 +120,14 @@ def test_diff_of_a_file_that_is_not_a_forecast_is_one_line(tmp_path, capsys):
     assert cli.run(["diff", str(bad), str(FIXTURE)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"error: {bad}: not a forecast.json") and "\n" not in err
+
+
+def test_diff_compares_the_obligation_signed():
+    """committed-chat signs one 1-year term at $0.50/h: 0.50 × 730 × 12 = $4,380, 0.50 × 730 × 8 = $2,920 of it
+    after its 4-month horizon; small-chat signs none."""
+    head = serialize.load(Path(__file__).parent / "fixtures" / "forecast_committed.json")
+    md = diff_mod.to_markdown(diff_mod.diff(small(), head))
+    assert f"| Obligation signed (reservations, whole terms) | $0 | ${0.50 * 730 * 12:,.0f} | +$4,380 |" in md
+    assert f"| Obligation after the horizon | $0 | ${0.50 * 730 * 8:,.0f} | +$2,920 |" in md
+    back = diff_mod.to_markdown(diff_mod.diff(head, small()))
+    assert "| Obligation signed (reservations, whole terms) | $4,380 | $0 | -$4,380 (-100.0%) |" in back
