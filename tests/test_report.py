@@ -214,7 +214,8 @@ def check_answer_against_json(md: str, data: dict) -> int:
         assert f"through {continued['through_month']}" in text
         assert _dollars(re.search(r"self-hosted (\$[\d,]+)", text).group(1)) == _whole(continued["self_hosted_usd"])
         found = dict(re.findall(r"API path (\S+) (\$[\d,]+)", text))
-        assert {m: _dollars(v) for m, v in found.items()} == {m: _whole(v) for m, v in continued["api_path_usd"].items()}
+        assert {m: _dollars(v) for m, v in found.items()} == {
+            m: _whole(v) for m, v in continued["api_path_usd"].items()}
         checked += 1 + len(found)
     periods = lines["Totals"].split(" · ")
     keys = ["first_12_months", "horizon"] if len(data["months"]) > 12 else ["horizon"]
@@ -381,12 +382,12 @@ def test_report_if_demand_continues_next_to_the_horizon():
                                               + c.self_hosted_after_horizon_usd, abs=0.01)
     lines = report.answer_lines(f, generated_at=GENERATED_AT)
     assert lines[4] == (f"If demand continues: 2027-04's demand and fleet held for 8 more months, through 2027-12 "
-                        f"when the last reservation ends (12 months in all): self-hosted ${_whole(c.self_hosted_usd):,}, "
-                        f"API path openai/gpt-4o ${_whole(horizon_api + 8 * month4):,}")
+                        f"when the last reservation ends (12 months in all): self-hosted "
+                        f"${_whole(c.self_hosted_usd):,}, API path openai/gpt-4o ${_whole(horizon_api + 8 * month4):,}")
     md = report.render_markdown(f, generated_at=GENERATED_AT)
     assert "| Path | Horizon, 4 months | After it, 8 months | If demand continues, 12 months |" in md
-    assert (f"| Self-hosted | {_whole(f.totals.horizon.self_hosted_usd):,} | {_whole(c.self_hosted_after_horizon_usd):,} | "
-            f"{_whole(c.self_hosted_usd):,} |") in md
+    assert (f"| Self-hosted | {_whole(f.totals.horizon.self_hosted_usd):,} | "
+            f"{_whole(c.self_hosted_after_horizon_usd):,} | {_whole(c.self_hosted_usd):,} |") in md
     assert "| API path: openai/gpt-4o | 175,236 | 496,128 | 671,364 |" in md
     assert "($3,796 with the buffer)" in md
     assert ("**The horizon and if demand continues (USD):** no reservation runs past 2027-04, so if demand continues "
@@ -401,8 +402,8 @@ def test_report_commitments_table_and_the_category_charged_when_signed():
     # 0.50 × 730 × 12 = 4,380 = 1,460 in the horizon (4 months) + 2,920 after it (8 months)
     assert "| g6e.xlarge | reserved 1y | 1 | 2027-01 | 2027-12 | 0.50 | 4,380 | 1,460 | 2,920 |" in md
     # the self-hosted table carries the $2,920 in 2027-01, the month signed, and buffers it
-    header = ("| Month | Compute | Platform | People | Data & eval | Compliance | Retraining | Committed after horizon | "
-              "Buffer | Total |")
+    header = ("| Month | Compute | Platform | People | Data & eval | Compliance | Retraining | "
+              "Committed after horizon | Buffer | Total |")
     assert header in md
     jan = committed().months[0].self_hosted_usd
     row = next(line for line in md.splitlines() if line.startswith("| 2027-01 | 1,095 |"))
@@ -423,8 +424,8 @@ def test_report_commitments_table_and_the_category_charged_when_signed():
 
 
 def test_report_spot_prices_one_line_each():
-    """committed-chat runs spot in 2027-04 only: 3 instances × $1.00 (the snapshot's dearest zone, spot_max_usd_per_hour)
-    × 152.08 h each = $456; the cheapest zone quotes the same $1.00."""
+    """committed-chat runs spot in 2027-04 only: 3 instances × $1.00 (the snapshot's dearest zone,
+    spot_max_usd_per_hour) × 152.08 h each = $456; the cheapest zone quotes the same $1.00."""
     f = committed()
     assert view.spot_lines(f) == [
         "chat, g6e.xlarge in eu-central-1: spot at $1.00/h, the dearest zone's price; zones from $1.00/h (cheapest) "
@@ -439,6 +440,16 @@ def test_report_spot_prices_one_line_each():
         "chat, g6e.xlarge in eu-central-1: spot at $1.20/h, 0.6 × on-demand (the snapshot knows only the cheapest "
         "zone); zones from $0.80/h (cheapest) to unknown (dearest); on-demand $2.00/h; spot over the horizon $1,200 "
         "at this rate, $800 at the cheapest zone's."]
+    # the cheapest zone's quote: the only zone known and dearer than 0.6 × on-demand, or asked for by the plan
+    cheapest = s.model_copy(update={"basis": "lowest_zone", "on_demand_fraction": None, "usd_per_hour": 1.5,
+                                    "lowest_zone_usd_per_hour": 1.5})
+    g = f.model_copy(update={"spot_prices": [cheapest]})
+    assert "spot at $1.50/h, the cheapest zone's quote (the only zone known, dearer than 0.6 × on-demand);" in \
+        view.spot_lines(g)[0]
+    asked = g.model_copy(update={"plan": g.plan.model_copy(update={
+        "pricing": g.plan.pricing.model_copy(update={"spot_basis": "lowest_zone"})})})
+    assert "the cheapest zone's quote (the plan asks for it: pricing.spot_basis: lowest_zone);" in \
+        view.spot_lines(asked)[0]
     md = report.render_markdown(f, generated_at=GENERATED_AT)
     assert "**Spot prices**\n\n- chat, g6e.xlarge in eu-central-1: spot at $1.00/h" in md
 
@@ -529,10 +540,11 @@ def test_report_scenario_rows_show_the_fleet_and_call_out_a_switch():
     md = report.render_markdown(g, generated_at=GENERATED_AT)
     assert "| low | chat 15% | 2 × g6e.12xlarge (4 × L40S, TP4), instead of 5 × g6e.xlarge (1 × L40S, TP1) |" in md
     assert "| base | chat 30% | 5 × g6e.xlarge (1 × L40S, TP1) |" in md  # base.peak_instances: 5 in 2027-04
-    said = "In the low scenario, chat runs 2 × g6e.12xlarge (4 × L40S, TP4) instead of 5 × g6e.xlarge (1 × L40S, TP1)."
-    assert said in view._scenario_tables(g)[1].note
-    sens = ("In the sensitivity's traffic ×0.7, chat runs 2 × g6e.12xlarge (4 × L40S, TP4) instead of 5 × g6e.xlarge "
+    said = ("In the low scenario, chat runs 2 × g6e.12xlarge (4 × L40S, TP4) instead of 5 × g6e.xlarge "
             "(1 × L40S, TP1).")
+    assert said in view._scenario_tables(g)[1].note
+    sens = ("In the sensitivity's traffic ×0.7, chat runs 2 × g6e.12xlarge (4 × L40S, TP4) instead of "
+            "5 × g6e.xlarge (1 × L40S, TP1).")
     assert sens in view._sensitivity_table(g).note
     assert view.fleet_switches(g) == [said, sens]
     assert f"Fleet change: i{said[1:]}" in view.risks(g)
@@ -550,7 +562,8 @@ def test_report_scenarios_show_the_api_price_multiplier():
     md = report.render_markdown(committed(), generated_at=GENERATED_AT)
     assert "| Scenario | Traffic | Spot prices | API prices | Self-hosted, horizon (USD) |" in md
     # committed-chat: scenarios.api_price_low 0.8, api_price_high 1.2
-    assert "| low | ×0.7 | ×0.8 | ×0.8 |" in md and "| base | ×1 | ×1 | ×1 |" in md and "| high | ×1.5 | ×1.5 | ×1.2 |" in md
+    assert "| low | ×0.7 | ×0.8 | ×0.8 |" in md and "| base | ×1 | ×1 | ×1 |" in md
+    assert "| high | ×1.5 | ×1.5 | ×1.2 |" in md
     assert "| API prices | ×0.5 | ×1.2 |" in md  # the sensitivity's row
 
 
@@ -566,7 +579,8 @@ def test_report_names_each_models_discount_and_cached_share():
     other = w.model_copy(update={"name": "batch", "compare_with": [ApiModelRef(model=MODEL)]})
     g = f.model_copy(update={"plan": f.plan.model_copy(update={
         "workloads": [w, other], "pricing": f.plan.pricing.model_copy(update={"api_price_multiplier": 1.1})})})
-    assert view.model_label(g, MODEL) == "openai/gpt-4o (chat: 20% discount, 50% of input tokens cached; batch: list price)"
+    assert view.model_label(g, MODEL) == (
+        "openai/gpt-4o (chat: 20% discount, 50% of input tokens cached; batch: list price)")
     assert view._api_table(f.model_copy(update={"plan": g.plan})).note.startswith(
         "Tokens only, as paid: openai/gpt-4o (chat: 20% discount, 50% of input tokens cached; batch: list price); "
         "every bill × 1.1 (pricing.api_price_multiplier).")

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from planner.report.format import usd_short, usd_whole
 from planner.report.view import ChartData, Line
 
-CATEGORY_COLORS = {"committed_after_horizon": "#1f3d5c", "compute": "#3b6ea5", "platform": "#7aa6d6", "people": "#e39c3c", "data_eval": "#c9b458",
-                   "compliance": "#9b6bb5", "retraining": "#5fa777", "buffer": "#b8b8b8"}
+CATEGORY_COLORS = {"compute": "#3b6ea5", "platform": "#7aa6d6", "people": "#e39c3c", "data_eval": "#c9b458",
+                   "compliance": "#9b6bb5", "retraining": "#5fa777", "committed_after_horizon": "#1f3d5c",
+                   "buffer": "#b8b8b8"}
 LINE_COLORS = ("#c0392b", "#2c3e50", "#16a085", "#8e44ad", "#d35400")
 PURCHASE_HATCH = {"reserved_3y": "", "reserved_1y": "", "on_demand": "//", "spot": ".."}
 PURCHASE_ALPHA = {"reserved_3y": 1.0, "reserved_1y": 0.85, "on_demand": 0.6, "spot": 0.4}

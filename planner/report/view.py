@@ -17,12 +17,14 @@ import re
 from dataclasses import dataclass, field, fields
 
 from planner.forecast.model import (CATEGORIES, BreakEven, FleetChange, FleetChoice, Forecast, ForecastWarning,
-                                    MonthForecast, PlatformUsd, PolicyTrigger, QuotasNotCheckedWarning, SpendThresholdTrigger,
-                                    SpotPrice, SpotShareWarning, SpotUnavailableRisk, ThreeYearTermWarning, Trigger,
-                                    UnusedCommitmentsWarning, VolumeTrigger, WorkloadDecision)
+                                    MonthForecast, PlatformUsd, PolicyTrigger, QuotasNotCheckedWarning,
+                                    SpendThresholdTrigger, SpotPrice, SpotShareWarning, SpotUnavailableRisk,
+                                    ThreeYearTermWarning, Trigger, UnusedCommitmentsWarning, VolumeTrigger,
+                                    WorkloadDecision)
 from planner.plan import ApiModelRef
 from planner.report.format import (MISSING, millions, multiplier, num, pct, pct_whole, plain_value, usd_rate,
                                    usd_whole)
+from pricing import SPOT_ON_DEMAND_FRACTION
 from pricing.quotas import QUOTA_CODES, QUOTA_NAMES as QUOTA_NAME
 from pricing.snapshot import STALE_AFTER_DAYS
 
@@ -379,8 +381,9 @@ def _continued_line(f: Forecast) -> AnswerLine | None:
     items = [f"self-hosted {usd_whole(c.self_hosted_usd)}"]
     items += [f"API path {model} {usd_whole(c.api_path_usd[model])}" for model in f.models]
     return AnswerLine("If demand continues",
-                      f"{f.months[-1].month}'s demand and fleet held for {count(c.months_after_horizon, 'more month')}, "
-                      f"through {c.through_month} when the last reservation ends "
+                      f"{f.months[-1].month}'s demand and fleet held for "
+                      f"{count(c.months_after_horizon, 'more month')}, through {c.through_month} when the last "
+                      "reservation ends "
                       f"({len(f.months) + c.months_after_horizon} months in all): " + ", ".join(items))
 
 
@@ -426,7 +429,8 @@ def variant_phrase(change: FleetChange, f: Forecast) -> str:
 
 
 def fleet_change_sentence(change: FleetChange, f: Forecast) -> str:
-    """'In the low scenario, chat runs 17 × g6e.12xlarge (4 × L40S, TP4) instead of 2 × p5.48xlarge (8 × H100, TP2).'"""
+    """'In the low scenario, chat runs 17 × g6e.12xlarge (4 × L40S, TP4) instead of 2 × p5.48xlarge
+    (8 × H100, TP2).'"""
     regions = "regions" in change.changed
     return (f"In {variant_phrase(change, f)}, {change.workload} runs {fleet_text(change.other, regions=regions)} "
             f"instead of {fleet_text(change.base, regions=regions)}.")
@@ -551,9 +555,10 @@ def _commitments_table(f: Forecast) -> Table:
 
 def _spot_basis(s: SpotPrice, f: Forecast) -> str:
     text = SPOT_BASIS[s.basis].format(fraction=plain_value(s.on_demand_fraction))
-    if s.basis == "lowest_zone":
-        text += (" (the plan asks for it: pricing.spot_basis: lowest_zone)" if f.plan.pricing.spot_basis == "lowest_zone"
-                 else " (the dearer of it and 0.6 × on-demand)")
+    if s.basis == "lowest_zone" and f.plan.pricing.spot_basis == "lowest_zone":
+        text += " (the plan asks for it: pricing.spot_basis: lowest_zone)"
+    elif s.basis == "lowest_zone":  # pricing.conservative_spot: the only zone known, dearer than the fraction
+        text += f" (the only zone known, dearer than {plain_value(SPOT_ON_DEMAND_FRACTION)} × on-demand)"
     return text
 
 
