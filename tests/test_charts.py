@@ -26,18 +26,30 @@ def texts(svg: str) -> list[str]:
     return ["".join(el.itertext()).strip() for el in root.iter("text")]
 
 
+# The tornado's base: savings over the horizon = API path − self-hosted.
+#   API path: gpt-4o tokens $40,000 × (1 + 1.3 + 1.3² + 1.3³) plus $500 a month of its own data/eval = $249,480.
+#   Self-hosted: 1.3 (the buffer) × (compute + platform + people $40,000 + data/eval $100 + compliance $50 a
+#   month). Compute is on demand only ($2.00/h; no reservation, no spot: test_quotas_cli has why) at the
+#   fixture's billed hours: 3 × 365, 3 × 385.28, 4 × 357.40, 5 × 340.67 instance-hours; platform as itemised.
+API_PATH_USD = 40_000 * (1 + 1.3 + 1.3 ** 2 + 1.3 ** 3) + 4 * 500
+COMPUTE_USD = 2.00 * (3 * 365 + 3 * 385.2777777777778 + 4 * 357.39583333333337 + 5 * 340.6666666666667)
+PLATFORM_USD = 292.84 + 298.63 + 340.52 + 382.41
+BASE_SAVINGS_USD = API_PATH_USD - 1.3 * (COMPUTE_USD + PLATFORM_USD + 4 * (40_000 + 100 + 50))
+assert round(API_PATH_USD, 2) == 249_480 and round(COMPUTE_USD, 2) == 10_767.50
+assert round(BASE_SAVINGS_USD) == 24_994  # 249,480 − 1.3 × 172,681.90 = 249,480 − 224,486.47
+
 EXPECTED = {
     "cost_by_category": ("Monthly cost: self-hosted by category vs API", "Month", "USD per month",
                          ["API path: openai/gpt-4o", "self-hosted: compute", "self-hosted: buffer"]),
     "cumulative": ("Cumulative cost and break-even", "Month", "USD, cumulative",
                    ["self-hosted (total)", "API path: openai/gpt-4o", "break-even vs openai/gpt-4o: 2027-04"]),
     "fleet_composition": ("Fleet composition", "Month", "instances",
-                          ["g6e.xlarge (reserved 1y)", "g6e.xlarge (on-demand)"]),
+                          ["g6e.xlarge (on-demand)"]),
     "demand_vs_capacity": ("Peak demand vs provisioned capacity", "Month", "requests/s",
                            ["chat: peak demand", "chat: provisioned capacity"]),
     "tornado": ("Sensitivity of horizon savings vs openai/gpt-4o",
                 "savings over the horizon, USD (API path − self-hosted)", None,
-                ["parameter at its low value", "parameter at its high value", "base: $27,271"]),
+                ["parameter at its low value", "parameter at its high value", "base: $24,994"]),
 }
 
 
@@ -136,3 +148,25 @@ def test_charts_without_sensitivity_have_no_tornado():
     d = replace(data(), tornado=[], tornado_base_usd=None)
     assert charts.tornado(d) == ""
     assert set(charts.all_charts(d)) == {"cost", "cumulative", "fleet", "demand"}
+
+
+def test_charts_tornado_has_the_api_prices_bar():
+    """API prices × 0.5 and × 1.2 move only the API path: (247,480 × m + 4 × 500) − 224,486.47."""
+    d = data()
+    bar = next(b for b in d.tornado if b.label == "API prices")
+    low, high = 247_480 * 0.5 + 2_000 - 224_486.47, 247_480 * 1.2 + 2_000 - 224_486.47
+    assert (bar.low_label, bar.high_label) == ("×0.5", "×1.2")
+    assert (bar.low_usd, bar.high_usd) == (pytest.approx(low), pytest.approx(high))
+    found = texts(charts.tornado(d))
+    assert "API prices" in found
+    assert f"×0.5: {charts.usd_short(low)}" in found and f"×1.2: {charts.usd_short(high)}" in found  # -$99k, $74k
+
+
+def test_charts_stack_the_obligation_after_the_horizon_in_the_month_signed():
+    """committed-chat signs a 1-year term in 2027-01 whose last 8 months ($2,920) fall after the horizon."""
+    d = view.chart_data(serialize.load(Path(__file__).parent / "fixtures" / "forecast_committed.json"))
+    line = dict(d.categories)["committed_after_horizon"]
+    assert line.values == [0.50 * 730 * 8, 0.0, 0.0, 0.0]
+    assert line.label == "self-hosted: committed after horizon (charged when signed)"
+    assert line.label in texts(charts.cost_by_category(d))
+    assert line.label not in texts(charts.cost_by_category(data()))  # nothing to stack: not in the legend

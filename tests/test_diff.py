@@ -65,13 +65,14 @@ def test_diff_shows_a_changed_fleet_per_month_and_a_switch():
     choice = [base.fleet_choice[0].model_copy(update={"instance_type": "g6e.2xlarge"})]
     head = base.model_copy(update={"months": months, "fleet_choice": choice})
     d = diff_mod.diff(base, head)
+    # the fixture's 2027-02 runs 3 g6e.xlarge on demand, nothing reserved (test_quotas_cli has the arithmetic:
+    # ceil(11.87 requests/s × 1.2 / 4.987) = 3; a whole 1-year term costs more than four months on demand)
     assert [(c.month, c.workload) for c in d.fleet] == [("2027-02", "chat")]
-    assert d.fleet[0].base == "1 × g6e.xlarge reserved 1y + 2 × g6e.xlarge on-demand"
-    assert d.fleet[0].head == "2 × g6e.2xlarge reserved 1y + 2 × g6e.xlarge on-demand"
+    assert d.fleet[0].base == "3 × g6e.xlarge on-demand"
+    assert d.fleet[0].head == "2 × g6e.2xlarge on-demand"
     md = diff_mod.to_markdown(d)
     assert "g6e.2xlarge (1 × L40S, TP1) in eu-central-1 (switch) |" in md
-    assert "| 2027-02 | chat | 1 × g6e.xlarge reserved 1y + 2 × g6e.xlarge on-demand | " \
-           "2 × g6e.2xlarge reserved 1y + 2 × g6e.xlarge on-demand |" in md
+    assert "| 2027-02 | chat | 3 × g6e.xlarge on-demand | 2 × g6e.2xlarge on-demand |" in md
 
 
 def test_diff_recommendation_and_break_even_changes_are_flagged():
@@ -119,3 +120,14 @@ def test_diff_of_a_file_that_is_not_a_forecast_is_one_line(tmp_path, capsys):
     assert cli.run(["diff", str(bad), str(FIXTURE)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"error: {bad}: not a forecast.json") and "\n" not in err
+
+
+def test_diff_compares_the_obligation_signed():
+    """committed-chat signs one 1-year term at $0.50/h: 0.50 × 730 × 12 = $4,380, 0.50 × 730 × 8 = $2,920 of it
+    after its 4-month horizon; small-chat signs none."""
+    head = serialize.load(Path(__file__).parent / "fixtures" / "forecast_committed.json")
+    md = diff_mod.to_markdown(diff_mod.diff(small(), head))
+    assert f"| Obligation signed (reservations, whole terms) | $0 | ${0.50 * 730 * 12:,.0f} | +$4,380 |" in md
+    assert f"| Obligation after the horizon | $0 | ${0.50 * 730 * 8:,.0f} | +$2,920 |" in md
+    back = diff_mod.to_markdown(diff_mod.diff(head, small()))
+    assert "| Obligation signed (reservations, whole terms) | $4,380 | $0 | -$4,380 (-100.0%) |" in back

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -16,11 +17,26 @@ FIXTURE = Path(__file__).parent / "fixtures" / "forecast_small.json"
 def test_quotas_reads_fleet_lines_from_a_typed_forecast():
     f = serialize.load(FIXTURE)
     lines = quotas_cmd.fleet_lines(f)
-    # the busiest month of the fixture is 2027-04: 1 reserved + 4 on-demand g6e.xlarge
-    assert sorted((line.purchase, line.count) for line in lines) == [("on_demand", 4), ("reserved_1y", 1)]
-    assert [line.count for line in quotas_cmd.fleet_lines(f, "2027-01")] == [1, 2]
-    # without --month: the forecast's own figures; g6e.xlarge has 4 vCPUs, 5 instances at the peak
-    assert quotas_cmd.needed_vcpus(f, None, "f.json") == {"eu-central-1": {"on_demand_g": 20.0}}
+    # the busiest month of the fixture is 2027-04, all on demand. Instances = ceil(peak × 1.2 headroom /
+    # 4.987 requests/s per g6e.xlarge), peak = requests / 730 h × 3 (peak/average) / 3600:
+    #   2027-01: 8e6 / 730 × 3 / 3600 = 9.13/s -> 10.96 / 4.987 = 2.2 -> 3;  2027-04: × 1.3³ = 20.06/s -> 4.83 -> 5.
+    # No reservation: a 1-year term costs 1.40 × 730 × 12 = $12,264, more than one instance on demand all
+    # four months (2.00 × 730 × 4 = $5,840). No spot: the cap is floor(0.5 × 5) = 2 instances, which at 10 %
+    # interruption overhead carry floor(2 / 1.1) = 1 instance of capacity for 2 × $1.00 (the dearest zone)
+    # = $2.00/h, the on-demand price; the tie goes to fewer spot instances.
+    peak = [8e6 * 1.3 ** k / 730 * 3 / 3600 * 1.2 / 4.987372469775141 for k in (0, 3)]
+    assert [math.ceil(x) for x in peak] == [3, 5]
+    assert 1.40 * 730 * 12 > 2.00 * 730 * 4
+    assert math.floor(math.floor(0.5 * 5) / 1.1) * 2.00 == 2 * 1.00
+    assert sorted((line.purchase, line.count) for line in lines) == [("on_demand", 5)]
+    assert [(line.purchase, line.count) for line in quotas_cmd.fleet_lines(f, "2027-01")] == [("on_demand", 3)]
+    # without --month: the forecast's own figures, prod + staging + dev at the busiest month (g6e.xlarge has
+    # 4 vCPUs and no equivalents): prod 5 on demand = 20 vCPUs; staging max(1 zone, ceil(5 / 4)) = 2 and dev 1,
+    # both on spot (the plan allows it): 3 × 4 = 12 vCPUs
+    staging = max(min(1, 5), math.ceil(5 * 0.25))
+    assert quotas_cmd.needed_vcpus(f, None, "f.json") == {
+        "eu-central-1": {"on_demand_g": 5 * 4.0, "spot_g": (staging + 1) * 4.0}} == {
+        "eu-central-1": {"on_demand_g": 20.0, "spot_g": 12.0}}
 
 
 @pytest.mark.parametrize("content, words", [

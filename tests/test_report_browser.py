@@ -1,10 +1,10 @@
 """Every example's report.html in a real browser (Debian's Chromium, driven by Playwright for Python).
 
-At 1400 px (a desktop) and 390 px (a phone), and in print (A4 landscape): no page-level horizontal
-scroll, no table cell hidden or clipped, every chart rendered with a non-zero size (one rendering per
-chart visible), chart text at least 11 px on the phone, no console errors. One full-page screenshot per
-example and width lands in the test's temporary folder (`pytest --basetemp=DIR` keeps them where you
-want them).
+At 1400 px (a desktop) and 390 px (a phone), and in print (A4 landscape), each example's report and the
+committed-chat fixture's: no page-level horizontal scroll, no table cell hidden or clipped, every chart
+rendered with a non-zero size (one rendering per chart visible), chart text at least 11 px on the phone, no
+console errors. One full-page screenshot per report and width lands in the test's temporary folder
+(`pytest --basetemp=DIR` keeps them where you want them).
 
 The browser is the system one (`apt-get install -y chromium`; .ci/run installs it the same way): no
 browser is downloaded from anywhere else. Off CI, a machine without it skips these tests; on CI
@@ -111,10 +111,26 @@ def _check(report: dict, width: int, where: str) -> None:
         assert report["smallText"] == [], f"{where}: chart text below {MIN_PHONE_FONT_PX} px: {report['smallText'][:5]}"
 
 
+def _reports(example_outputs, tmp_path) -> dict[str, Path]:
+    """Every example's report.html, and the committed-chat fixture's (tests/fixtures/forecast_committed.json): the
+    one report whose reservation runs past its horizon, so its commitments and "if demand continues" tables are
+    measured too."""
+    from planner import report
+    from planner.forecast import serialize
+
+    reports = {name: out_dir / "report.html" for name, out_dir in example_outputs.items()}
+    committed = tmp_path / "committed-chat.html"
+    fixture = Path(__file__).parent / "fixtures" / "forecast_committed.json"
+    committed.write_text(report.render_html(serialize.load(fixture), generated_at="2027-01-15 09:00 UTC"),
+                         encoding="utf-8")
+    return {**reports, "committed-chat": committed}
+
+
 def test_report_browser_every_example_holds_up_at_desktop_phone_and_print(browser_context, example_outputs,
                                                                            tmp_path):
-    for name, out_dir in example_outputs.items():
-        url = (out_dir / "report.html").resolve().as_uri()
+    reports = _reports(example_outputs, tmp_path)
+    for name, path in reports.items():
+        url = path.resolve().as_uri()
         for width in WIDTHS:
             page = browser_context.new_page()
             errors: list[str] = []
@@ -134,7 +150,7 @@ def test_report_browser_every_example_holds_up_at_desktop_phone_and_print(browse
         _check(page.evaluate(MEASURE), PRINT_WIDTH, f"{name} in print")
         page.close()
     shots = sorted(p.name for p in tmp_path.glob("*.png"))
-    assert len(shots) == len(example_outputs) * len(WIDTHS), shots
+    assert len(shots) == len(reports) * len(WIDTHS), shots
 
 
 def test_report_browser_check_catches_overflow_hidden_cells_and_small_chart_text(browser_context):

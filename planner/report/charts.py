@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from planner.report.format import usd_short, usd_whole
 from planner.report.view import ChartData, Line
 
-CATEGORY_COLORS = {"committed_after_horizon": "#1f3d5c", "compute": "#3b6ea5", "platform": "#7aa6d6", "people": "#e39c3c", "data_eval": "#c9b458",
-                   "compliance": "#9b6bb5", "retraining": "#5fa777", "buffer": "#b8b8b8"}
+CATEGORY_COLORS = {"compute": "#3b6ea5", "platform": "#7aa6d6", "people": "#e39c3c", "data_eval": "#c9b458",
+                   "compliance": "#9b6bb5", "retraining": "#5fa777", "committed_after_horizon": "#1f3d5c",
+                   "buffer": "#b8b8b8"}
 LINE_COLORS = ("#c0392b", "#2c3e50", "#16a085", "#8e44ad", "#d35400")
 PURCHASE_HATCH = {"reserved_3y": "", "reserved_1y": "", "on_demand": "//", "spot": ".."}
 PURCHASE_ALPHA = {"reserved_3y": 1.0, "reserved_1y": 0.85, "on_demand": 0.6, "spot": 0.4}
@@ -111,7 +112,7 @@ def _legend(fig, ax, style: Style, handles=None) -> None:
     fig.legend(*handles_labels, loc="outside lower center", ncols=cols, frameon=False,
                fontsize=style.font)
     if style is NARROW:  # one legend entry a line: the figure grows so the plotting area keeps its height
-        width, height = style.figsize
+        width, height = fig.get_size_inches()
         fig.set_size_inches(width, height + 0.21 * sum(1 + label.count("\n") for label in handles_labels[1]))
 
 
@@ -267,6 +268,9 @@ def tornado(data: ChartData, style: Style = WIDE) -> str:
     xlabel = "savings over the horizon, USD (API path − self-hosted)" if style is WIDE else \
         "horizon savings, USD\n(API path − self-hosted)"
     fig, ax = _figure(title, xlabel, "", style)
+    if style is NARROW:  # on a phone each parameter keeps room for its two labelled bars
+        width, height = style.figsize
+        fig.set_size_inches(width, max(height, 1.4 + 0.45 * len(bars)))
     ax.grid(axis="y", visible=False)
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
     h = 0.38

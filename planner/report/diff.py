@@ -1,7 +1,8 @@
 """What changed between two forecasts: totals, break-even, recommendation, fleet per workload and month.
 
-`diff(base, head)` is a pure function over two typed `Forecast`s; `to_markdown` renders it as a
-pull-request comment and `to_data` as JSON. `planner diff BASE.json HEAD.json` prints either.
+`diff(base, head)` is a pure function over two typed `Forecast`s (its totals include the obligation the
+self-hosted fleet signs, and the part of it after the horizon); `to_markdown` renders it as a pull-request
+comment and `to_data` as JSON. `planner diff BASE.json HEAD.json` prints either.
 """
 
 from __future__ import annotations
@@ -98,6 +99,10 @@ def _choice_text(f: Forecast, workload: str) -> str:
     return f"{c.instance_type} ({c.gpus_per_instance} × {c.gpu}, TP{c.tp}) in {', '.join(c.regions)}"
 
 
+def _after_horizon_usd(f: Forecast) -> float:
+    return sum(c.usd_after_horizon for c in f.commitments)
+
+
 def diff(base: Forecast, head: Forecast) -> ForecastDiff:
     totals: list[MoneyChange] = []
     for key in ("horizon", "first_12_months"):
@@ -115,6 +120,10 @@ def diff(base: Forecast, head: Forecast) -> ForecastDiff:
             totals.append(MoneyChange(f"API path {model}, {label}",
                                       _maybe(b.api_path_usd, model) if b else None,  # a model may be in one only
                                       _maybe(h.api_path_usd, model) if h else None))
+    # what the self-hosted fleet signs: reservations over their whole terms, and the part after the horizon
+    totals.append(MoneyChange("Obligation signed (reservations, whole terms)", base.obligation_signed_usd,
+                              head.obligation_signed_usd))
+    totals.append(MoneyChange("Obligation after the horizon", _after_horizon_usd(base), _after_horizon_usd(head)))
     decisions = [TextChange("Recommendation", DECISION_LABELS[base.recommendation.decision],
                             DECISION_LABELS[head.recommendation.decision])]
     bw = {d.name: d for d in base.recommendation.workloads}

@@ -16,18 +16,21 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field, fields
 
-from planner.forecast.model import (CATEGORIES, BreakEven, Forecast,
-                                    ForecastWarning, PlatformUsd, PolicyTrigger, QuotasNotCheckedWarning,
-                                    Scenario, SpendThresholdTrigger, SpotShareWarning, ThreeYearTermWarning, Trigger,
-                                    UnusedCommitmentsWarning, VolumeTrigger, WorkloadDecision)
+from planner.forecast.model import (CATEGORIES, BreakEven, FleetChange, FleetChoice, Forecast, ForecastWarning,
+                                    MonthForecast, PlatformUsd, PolicyTrigger, QuotasNotCheckedWarning,
+                                    SpendThresholdTrigger, SpotPrice, SpotShareWarning, SpotUnavailableRisk,
+                                    ThreeYearTermWarning, Trigger, UnusedCommitmentsWarning, VolumeTrigger,
+                                    WorkloadDecision)
+from planner.plan import ApiModelRef
 from planner.report.format import (MISSING, millions, multiplier, num, pct, pct_whole, plain_value, usd_rate,
                                    usd_whole)
+from pricing import SPOT_ON_DEMAND_FRACTION
 from pricing.quotas import QUOTA_CODES, QUOTA_NAMES as QUOTA_NAME
 from pricing.snapshot import STALE_AFTER_DAYS
 
-CATEGORY_LABELS = {"committed_after_horizon": "Committed after horizon", "compute": "Compute", "platform": "Platform", "people": "People",
-                   "data_eval": "Data & eval", "compliance": "Compliance", "retraining": "Retraining",
-                   "buffer": "Buffer", "total": "Total"}
+CATEGORY_LABELS = {"compute": "Compute", "platform": "Platform", "people": "People", "data_eval": "Data & eval",
+                   "compliance": "Compliance", "retraining": "Retraining",
+                   "committed_after_horizon": "Committed after horizon", "buffer": "Buffer", "total": "Total"}
 PLATFORM_LABELS = {"nat_gateways": "NAT gateways (hourly)", "nat_data_processed": "Image pulls through NAT",
                    "public_ipv4": "Public IPv4 addresses", "load_balancer": "Load balancer (hourly)",
                    "interface_endpoints": "Interface endpoints (SSM)", "flow_logs": "VPC flow logs",
@@ -36,13 +39,22 @@ PLATFORM_LABELS = {"nat_gateways": "NAT gateways (hourly)", "nat_data_processed"
 DECISION_LABELS = {"api": "API", "self-host": "self-host", "hybrid": "hybrid"}
 PURCHASE_LABELS = {"reserved_3y": "reserved 3y", "reserved_1y": "reserved 1y", "on_demand": "on-demand",
                    "spot": "spot"}
-SENSITIVITY_LABELS = {"api_prices": "API prices", "traffic": "Traffic (requests)", "input_tokens": "Input tokens per request",
+SENSITIVITY_LABELS = {"traffic": "Traffic (requests)", "input_tokens": "Input tokens per request",
                       "output_tokens": "Output tokens per request", "gpu_prices": "GPU instance prices",
-                      "uncertainty_buffer": "Uncertainty buffer"}
-SHORT_SENSITIVITY_LABELS = {"api_prices": "API prices", "traffic": "Traffic", "input_tokens": "Input tokens", "output_tokens": "Output tokens",
-                            "gpu_prices": "GPU prices", "uncertainty_buffer": "Buffer"}
+                      "api_prices": "API prices", "uncertainty_buffer": "Uncertainty buffer"}
+SHORT_SENSITIVITY_LABELS = {"traffic": "Traffic", "input_tokens": "Input tokens", "output_tokens": "Output tokens",
+                            "gpu_prices": "GPU prices", "api_prices": "API prices", "uncertainty_buffer": "Buffer"}
 QUOTA_NAMES = {key: f"{QUOTA_NAME[key]} ({QUOTA_CODES[key]})" for key in QUOTA_CODES}
+# what forecast.json's quota_needs_vcpus counts (planner.forecast.provenance.quota_needs)
+QUOTA_SCOPE = "prod + staging + dev, largest launchable type"
 NO_BREAK_EVEN = "none in horizon"
+SPOT_BASIS = {"highest_zone": "the dearest zone's price",
+              "on_demand_fraction": "{fraction} × on-demand (the snapshot knows only the cheapest zone)",
+              "lowest_zone": "the cheapest zone's quote"}
+# where a break-even month and a crossing differ (forecast.json: break_even)
+BREAK_EVEN_NOTE = ("The cumulative break-even month counts a reservation's obligation after the horizon from the "
+                   "month it is signed; where the monthly lines cross, and the volume there, compare running costs, "
+                   "without that obligation.")
 
 
 # --- the view model ------------------------------------------------------------------------------
@@ -115,7 +127,10 @@ class ReportView:
     scenario_fleets: Table | None
     sensitivity: Table | None
     fleet_choice: Table
+    commitments: Table
+    spot: list[str]  # one line per chosen instance type that may run spot
     fleet: Table
+    continued: Table
     self_hosted: Table
     api_path: Table
     platform: Table
@@ -158,6 +173,32 @@ def age_days(date: str, generated_at: str) -> int | None:
 
 def horizon_phrase(f: Forecast) -> str:
     return f"the {len(f.months)}-month horizon"
+
+
+def count(n: int, noun: str) -> str:
+    """'1 instance', '3 instances'."""
+    return f"{num(n)} {noun}{'' if n == 1 else 's'}"
+
+
+def api_terms(ref: ApiModelRef) -> str | None:
+    """How a compared model is paid besides its list price ('50% discount, 40% of input cached'), or None."""
+    parts = []
+    if ref.discount:
+        parts.append(f"{pct(ref.discount)} discount")
+    if ref.cached_input_share:
+        parts.append(f"{pct(ref.cached_input_share)} of input tokens cached")
+    return ", ".join(parts) or None
+
+
+def model_label(f: Forecast, model: str) -> str:
+    """The model id with its discount and cached share where the plan sets them (per workload when they differ)."""
+    terms = {w.name: api_terms(ref) for w in f.plan.workloads for ref in w.compare_with if ref.model == model}
+    distinct = set(terms.values())
+    if distinct == {None}:
+        return model
+    if len(distinct) == 1:
+        return f"{model} ({distinct.pop()})"
+    return f"{model} (" + "; ".join(f"{name}: {t or 'list price'}" for name, t in terms.items()) + ")"
 
 
 def reason_sentence(d: WorkloadDecision, f: Forecast) -> str:
@@ -209,10 +250,12 @@ def warning_sentence(w: ForecastWarning) -> str:
         return (f"{w.workload}: spot carries up to {pct_whole(w.share)} of peak instances ({w.month}); an "
                 "interruption wave falls back to on-demand at list price")
     if isinstance(w, ThreeYearTermWarning):
-        bought = (f"{w.instances_bought} instance(s) bought on 3-year terms, {usd_whole(w.usd_after_horizon)} of "
-                  "them paid after the horizon" if w.instances_bought else "none bought in this forecast")
-        return (f"the plan allows 3-year reservations but looks {w.horizon_months} months ahead (< 36): a 3-year "
-                f"term is paid in full whatever demand does after the horizon ({bought})")
+        bought = (f"this forecast buys {count(w.instances_bought, 'instance')} on such terms, "
+                  f"{usd_whole(w.usd_after_horizon)} of it due after the horizon" if w.instances_bought
+                  else "this forecast buys none")
+        return (f"the plan allows {w.term_months}-month (3-year) reservations but looks only {w.horizon_months} "
+                "months ahead: such a term is paid in full, and counted in full in the totals, whatever demand does "
+                f"after the horizon; {bought}")
     if isinstance(w, UnusedCommitmentsWarning):
         return (f"{w.workload}: {usd_whole(w.usd)} of committed (reserved) hours go unused off-peak over the "
                 "horizon; they are still paid")
@@ -304,23 +347,56 @@ def _data_age_text(f: Forecast, generated_at: str) -> str:
     return "; ".join(dict.fromkeys(parts)) + "."
 
 
-def _obligation_line(f: Forecast) -> AnswerLine | None:
-    """The obligation the recommended fleet signs (reserved terms, their months and dollars).
+def _terms_text(f: Forecast) -> str:
+    """'reserved 1y', 'reserved 1y and reserved 3y': the terms the commitments were bought on."""
+    kinds = [p for p in PURCHASE_LABELS if any(c.purchase == p for c in f.commitments)]
+    return " and ".join(PURCHASE_LABELS[p] for p in kinds)
 
-    Issue 12 adds the figure to the forecast; this is where the answer states it, between the totals
-    and the data's age. Until then there is nothing to say here.
-    """
-    return None
+
+def _obligation_line(f: Forecast) -> AnswerLine:
+    """The obligation the fleet signs: every reservation's whole term, and the part of it after the horizon."""
+    if not f.commitments:
+        return AnswerLine("Obligation", "none: the self-hosted fleet signs no reservation, so nothing is owed "
+                                        f"after {f.months[-1].month}")
+    after = sum(c.usd_after_horizon for c in f.commitments)
+    text = (f"the self-hosted fleet signs {usd_whole(f.obligation_signed_usd)} of reservations over their whole terms "
+            f"({count(sum(c.count for c in f.commitments), 'instance')} in {count(len(f.commitments), 'reservation')}, "
+            f"{_terms_text(f)}, {'ending' if len(f.commitments) == 1 else 'the last ending'} "
+            f"{max(c.end_month for c in f.commitments)})")
+    if after <= 0:
+        return AnswerLine("Obligation", text + f"; all of it is paid inside {horizon_phrase(f)}")
+    buffer = f.plan.costs.uncertainty_buffer
+    text += (f"; {usd_whole(after)} of it falls after the horizon and is charged in the month signed "
+             f"({usd_whole(after * (1 + buffer))} with the {pct_whole(buffer)} buffer), so the totals include it. "
+             "The cumulative break-even counts it from signing; the monthly crossing compares running costs "
+             "without it")
+    return AnswerLine("Obligation", text)
+
+
+def _continued_line(f: Forecast) -> AnswerLine | None:
+    """'If demand continues' until the last commitment ends, when one runs past the horizon."""
+    c = f.if_demand_continues
+    if c.months_after_horizon <= 0:
+        return None
+    items = [f"self-hosted {usd_whole(c.self_hosted_usd)}"]
+    items += [f"API path {model} {usd_whole(c.api_path_usd[model])}" for model in f.models]
+    return AnswerLine("If demand continues",
+                      f"{f.months[-1].month}'s demand and fleet held for "
+                      f"{count(c.months_after_horizon, 'more month')}, through {c.through_month} when the last "
+                      "reservation ends "
+                      f"({len(f.months) + c.months_after_horizon} months in all): " + ", ".join(items))
 
 
 def answer(f: Forecast, *, generated_at: str) -> list[AnswerLine]:
-    """The answer, truth first: decision and what decided it, where the lines cross, totals, data age."""
+    """The answer, truth first: decision and what decided it, where the lines cross, totals, the obligation
+    signed (and, when it runs past the horizon, the totals if demand continues), data age."""
     lines = [AnswerLine("Recommendation", _recommendation_text(f)),
              AnswerLine("Break-even", "; ".join(break_even_sentence(m, be, f) for m, be in f.break_even.items())),
-             AnswerLine("Totals", _totals_text(f))]
-    obligation = _obligation_line(f)
-    if obligation is not None:
-        lines.append(obligation)
+             AnswerLine("Totals", _totals_text(f)),
+             _obligation_line(f)]
+    continued = _continued_line(f)
+    if continued is not None:
+        lines.append(continued)
     lines.append(AnswerLine("Data", _data_age_text(f, generated_at)))
     return lines
 
@@ -335,24 +411,34 @@ def answer_lines(f: Forecast, *, generated_at: str | None = None) -> list[str]:
 
 # --- tables --------------------------------------------------------------------------------------
 
-def _fleet_summary(s: Scenario | None, f: Forecast, workload: str) -> str:
-    choices = s.fleet_choice if s is not None else f.fleet_choice
-    c = next((c for c in choices if c.workload == workload), None)
-    if c is None:
-        return MISSING
-    return f"{c.instance_type} ({c.gpus_per_instance} × {c.gpu}, TP{c.tp})"
+def fleet_text(c: FleetChoice, *, regions: bool = False) -> str:
+    """'17 × g6e.12xlarge (4 × L40S, TP4)': a fleet at its busiest hour (`peak_instances`)."""
+    text = f"{num(c.peak_instances)} × {c.instance_type} ({c.gpus_per_instance} × {c.gpu}, TP{c.tp})"
+    return text + (f" in {', '.join(c.regions)}" if regions else "")
+
+
+def variant_phrase(change: FleetChange, f: Forecast) -> str:
+    """'the low scenario', 'the sensitivity's traffic ×0.7': where a fleet change happens."""
+    if change.source == "scenario":
+        return f"the {change.name} scenario"
+    s = next((s for s in f.sensitivity if s.parameter == change.name), None)
+    if s is None:
+        return f"the sensitivity's {change.name} at its {change.side} value"
+    value = s.low_value if change.side == "low" else s.high_value
+    return f"the sensitivity's {SHORT_SENSITIVITY_LABELS[s.parameter].lower()} {_sensitivity_value(s.unit, value)}"
+
+
+def fleet_change_sentence(change: FleetChange, f: Forecast) -> str:
+    """'In the low scenario, chat runs 17 × g6e.12xlarge (4 × L40S, TP4) instead of 2 × p5.48xlarge
+    (8 × H100, TP2).'"""
+    regions = "regions" in change.changed
+    return (f"In {variant_phrase(change, f)}, {change.workload} runs {fleet_text(change.other, regions=regions)} "
+            f"instead of {fleet_text(change.base, regions=regions)}.")
 
 
 def fleet_switches(f: Forecast) -> list[str]:
-    """Sentences naming each scenario whose fleet differs from the base fleet."""
-    out = []
-    base = {c.workload: c.instance_type for c in f.fleet_choice}
-    for s in f.scenarios:
-        for c in s.fleet_choice:
-            if c.workload in base and c.instance_type != base[c.workload]:
-                out.append(f"The {s.name} scenario switches {c.workload} from {base[c.workload]} to "
-                           f"{c.instance_type} ({c.gpus_per_instance} × {c.gpu}).")
-    return out
+    """A sentence per variant (scenario or sensitivity side) whose fleet differs from the base fleet."""
+    return [fleet_change_sentence(c, f) for c in f.fleet_changes]
 
 
 def _scenario_tables(f: Forecast) -> tuple[Table | None, Table | None]:
@@ -360,7 +446,7 @@ def _scenario_tables(f: Forecast) -> tuple[Table | None, Table | None]:
         return None, None
     model = f.models[0]
     periods = _periods(f)
-    headers = ["Scenario", "Traffic", "Spot prices"]
+    headers = ["Scenario", "Traffic", "Spot prices", "API prices"]
     for key in periods:
         label = "first 12 months" if key == "first_12_months" else "horizon"
         headers += [f"Self-hosted, {label} (USD)", f"API path, {label} (USD)"]
@@ -368,32 +454,38 @@ def _scenario_tables(f: Forecast) -> tuple[Table | None, Table | None]:
     rows = []
     for s in f.scenarios:
         be = s.break_even[model]
-        cells = [s.name, multiplier(s.traffic_multiplier), multiplier(s.spot_price_multiplier)]
+        cells = [s.name, multiplier(s.traffic_multiplier), multiplier(s.spot_price_multiplier),
+                 multiplier(s.api_price_multiplier)]
         for key in periods:
             t = getattr(s.totals, key)
             cells += [num(t.self_hosted_usd), num(t.api_path_usd[model])]
         rows.append(cells + [be.month or NO_BREAK_EVEN])
     note = (f"API path against {model}: its token bill plus the API path's own people and compliance. Low and high "
-            "move traffic, growth and spot prices together.")
-    results = Table("scenarios", "Scenarios", headers, rows, frozenset(range(3, 3 + 2 * len(periods))), note)
+            "move traffic, growth, spot prices and API prices together.")
+    results = Table("scenarios", "Scenarios", headers, rows, frozenset(range(4, 4 + 2 * len(periods))), note)
 
     names = f.workload_names
-    fleet_headers = ["Scenario", "Growth per month"] + [f"Fleet: {n}" if len(names) > 1 else "Fleet" for n in names]
+    fleet_headers = ["Scenario", "Growth per month"] + [f"Fleet at peak: {n}" if len(names) > 1 else "Fleet at peak"
+                                                        for n in names]
     fleet_rows = []
-    base = {c.workload: c.instance_type for c in f.fleet_choice}
     for s in f.scenarios:
         growth = ", ".join(f"{k} {pct(v) if v is not None else 'series'}" for k, v in s.growth.items()) or MISSING
         cells = [s.name, growth]
         for n in names:
-            cell = _fleet_summary(s, f, n)
             c = next((c for c in s.fleet_choice if c.workload == n), None)
-            if c is not None and n in base and c.instance_type != base[n]:
-                cell += f" — switch from {base[n]}"
-            cells.append(cell)
+            change = next((x for x in s.fleet_changes if x.workload == n), None)
+            if c is None:
+                cells.append(MISSING)
+            elif change is None:
+                cells.append(fleet_text(c))
+            else:
+                regions = "regions" in change.changed
+                cells.append(f"{fleet_text(c, regions=regions)}, instead of {fleet_text(change.base, regions=regions)}")
         fleet_rows.append(cells)
-    switches = fleet_switches(f)
-    fleets = Table("scenario-fleets", "Scenario fleets", fleet_headers, fleet_rows, frozenset(),
-                   " ".join(switches) if switches else "Every scenario runs on the base fleet's instance type.")
+    switches = [fleet_change_sentence(c, f) for s in f.scenarios for c in s.fleet_changes]
+    note = "Instances at the busiest hour of each scenario's busiest month. "
+    note += " ".join(switches) if switches else "Every scenario runs on the base fleet's instance type."
+    fleets = Table("scenario-fleets", "Scenario fleets", fleet_headers, fleet_rows, frozenset(), note)
     return results, fleets
 
 
@@ -416,6 +508,8 @@ def _sensitivity_table(f: Forecast) -> Table | None:
         note += f" Break-even and savings (API path minus self-hosted, whole horizon) are against {first.model}."
     note += (f" Base: break-even {first.break_even_base or NO_BREAK_EVEN}, "
              f"savings {usd_whole(first.horizon_savings_base_usd)}.")
+    for s in f.sensitivity:
+        note += "".join(" " + fleet_change_sentence(c, f) for c in s.fleet_changes)
     return Table("sensitivity", "Sensitivity of the break-even month", headers, rows, frozenset({5, 6}), note)
 
 
@@ -430,6 +524,62 @@ def _fleet_choice_table(f: Forecast) -> Table:
     return Table("fleet-choice", "Instance type per workload", headers, rows, frozenset({4, 5, 6, 7, 9}),
                  "Equivalent types have the same GPUs in the same region at a higher price: the stack may launch "
                  "them when the first is short.")
+
+
+def _commitments_table(f: Forecast) -> Table:
+    """Every reservation bought, its whole term's cost split at the horizon (forecast.json `commitments`)."""
+    many = len(f.plan.workloads) > 1
+    regions = len({c.region for c in f.commitments}) > 1
+    headers = (["Workload"] if many else []) + (["Region"] if regions else []) + [
+        "Instance type", "Purchase", "Instances", "First month", "Last month", "USD/hour", "Total (USD)",
+        "In horizon (USD)", "After horizon (USD)"]
+    k = len(headers) - 9
+    rows = [([c.workload] if many else []) + ([c.region] if regions else []) + [
+        c.instance_type, PURCHASE_LABELS[c.purchase], num(c.count), c.start_month, c.end_month,
+        usd_rate(c.usd_per_hour).lstrip("$"), num(c.usd_total), num(c.usd_in_horizon), num(c.usd_after_horizon)]
+        for c in f.commitments]
+    if len(f.commitments) > 1:
+        rows.append((["all"] if many else []) + ([""] if regions else []) + [
+            "Total", "", num(sum(c.count for c in f.commitments)), "", "", "", num(f.obligation_signed_usd),
+            num(sum(c.usd_in_horizon for c in f.commitments)), num(sum(c.usd_after_horizon for c in f.commitments))])
+    if not f.commitments:
+        note = "the fleet buys none; it runs on demand (and on spot where the plan allows it), month by month."
+    else:
+        note = ("Each reservation is paid every hour of its term, whatever the fleet needs: instances × USD/hour per "
+                "instance × 730 × the term's months. The part in the horizon is in the fleet's reserved lines "
+                "(Compute); the part after it is charged in the month signed (Committed after horizon), with the "
+                "buffer.")
+    return Table("commitments", "Reservations signed", headers, rows,
+                 frozenset({k + 2} | set(range(k + 5, k + 9))), note)
+
+
+def _spot_basis(s: SpotPrice, f: Forecast) -> str:
+    text = SPOT_BASIS[s.basis].format(fraction=plain_value(s.on_demand_fraction))
+    if s.basis == "lowest_zone" and f.plan.pricing.spot_basis == "lowest_zone":
+        text += " (the plan asks for it: pricing.spot_basis: lowest_zone)"
+    elif s.basis == "lowest_zone":  # pricing.conservative_spot: the only zone known, dearer than the fraction
+        text += f" (the only zone known, dearer than {plain_value(SPOT_ON_DEMAND_FRACTION)} × on-demand)"
+    return text
+
+
+def spot_lines(f: Forecast) -> list[str]:
+    """One line per chosen instance type that may run spot: the rate and its basis, the zones' range,
+    on-demand, and the horizon's spot spend at the rate used and at the cheapest zone."""
+    out = []
+    for s in f.spot_prices:
+        dearest = f"{usd_rate(s.highest_zone_usd_per_hour)}/h" if s.highest_zone_usd_per_hour is not None \
+            else "unknown"
+        cheapest = f"{usd_rate(s.lowest_zone_usd_per_hour)}/h" if s.lowest_zone_usd_per_hour is not None \
+            else "unknown"
+        if s.spot_usd > 0:
+            spend = (f"spot over the horizon {usd_whole(s.spot_usd)} at this rate, "
+                     f"{usd_whole(s.spot_usd_at_lowest_zone)} at the cheapest zone's")
+        else:
+            spend = "the fleet runs no spot at this rate"
+        out.append(f"{s.workload}, {s.instance_type} in {s.region}: spot at {usd_rate(s.usd_per_hour)}/h, "
+                   f"{_spot_basis(s, f)}; zones from {cheapest} (cheapest) to {dearest} (dearest); on-demand "
+                   f"{usd_rate(s.on_demand_usd_per_hour)}/h; {spend}.")
+    return out
 
 
 def _fleet_table(f: Forecast) -> Table:
@@ -456,7 +606,10 @@ def _self_hosted_table(f: Forecast) -> Table:
         s = m.self_hosted_usd
         rows.append([m.month] + [num(getattr(s, c)) for c in CATEGORIES] + [num(s.total)])
     unused = sum(m.unused_committed_usd for m in f.months)
-    note = f"USD per month. Buffer: {pct(f.plan.costs.uncertainty_buffer)} of the other categories."
+    note = (f"USD per month. Committed after horizon: the part of a reservation's term after {f.months[-1].month}, "
+            "charged in the month it is signed (the obligation exists from then; no later month of the forecast "
+            f"could carry it). Buffer: {pct(f.plan.costs.uncertainty_buffer)} of the other categories, that one "
+            "included.")
     if unused > 0:
         note += (f" Committed (reserved) hours left unused off-peak: {usd_whole(unused)} over the horizon, already "
                  "inside Compute: commitments are paid whether used or not.")
@@ -471,7 +624,32 @@ def _api_path_table(f: Forecast) -> Table:
     return Table("api-path", "Self-hosted next to the API path, per month (USD)", headers, rows,
                  frozenset(range(1, len(headers))),
                  "API path = token bill plus the API path's own people, data/eval and compliance "
-                 f"({usd_whole(f.months[0].api_path_fixed_usd)} in {f.months[0].month}).")
+                 f"({usd_whole(f.months[0].api_path_fixed_usd)} in {f.months[0].month}). " + BREAK_EVEN_NOTE)
+
+
+def _continued_table(f: Forecast) -> Table:
+    """The horizon's totals next to "if demand continues" until the last reservation ends."""
+    c, h = f.if_demand_continues, f.totals.horizon
+    last = f.months[-1].month
+    caption = "The horizon and if demand continues (USD)"
+    if c.months_after_horizon <= 0:
+        return Table("continued", caption, [], [], frozenset(),
+                     f"no reservation runs past {last}, so if demand continues nothing more is owed and the totals "
+                     "are the horizon's.")
+    headers = ["Path", f"Horizon, {len(f.months)} months", f"After it, {c.months_after_horizon} months",
+               f"If demand continues, {len(f.months) + c.months_after_horizon} months"]
+    rows = [["Self-hosted", num(h.self_hosted_usd), num(c.self_hosted_after_horizon_usd), num(c.self_hosted_usd)]]
+    rows += [[f"API path: {model}", num(h.api_path_usd[model]), num(c.api_path_after_horizon_usd[model]),
+              num(c.api_path_usd[model])] for model in f.models]
+    buffer = f.plan.costs.uncertainty_buffer
+    after = h.self_hosted_by_category_usd.committed_after_horizon
+    note = (f"If demand continues: {last}'s demand, fleet, platform, people and API bills held for "
+            f"{count(c.months_after_horizon, 'more month')}, through {c.through_month}, when the last reservation "
+            "ends; no new reservation is bought (on demand and spot replace one that ends). The horizon charges the "
+            f"obligation after it in the month signed ({usd_whole(after * (1 + buffer))} with the buffer); if demand "
+            "continues pays it in the months it covers instead, so self-hosted is the horizon without it plus the "
+            "months after, not the sum of the two columns.")
+    return Table("continued", caption, headers, rows, frozenset({1, 2, 3}), note)
 
 
 def _platform_table(f: Forecast) -> Table:
@@ -502,8 +680,17 @@ def _api_table(f: Forecast) -> Table:
         if many:
             rows.append([m.month, "all"] + [num(m.api_usd[model]) for model in f.models])
     k = 2 if many else 1
-    return Table("api", "API token bill per model (USD)", headers, rows, frozenset(range(k, len(headers))),
-                 "Tokens only, at each model's list price.")
+    labels = {model: model_label(f, model) for model in f.models}
+    scale = f.plan.pricing.api_price_multiplier
+    if all(label == model for model, label in labels.items()) and scale == 1:
+        note = "Tokens only, at each model's list price."
+    else:
+        note = ("Tokens only, as paid: "
+                + "; ".join(label if label != model else f"{model} at list price" for model, label in labels.items())
+                + (f"; every bill × {plain_value(scale)} (pricing.api_price_multiplier)" if scale != 1 else "")
+                + ". Cached input tokens are priced at the provider's cached-input rate (genai-prices); a discount "
+                  "scales the whole bill.")
+    return Table("api", "API token bill per model (USD)", headers, rows, frozenset(range(k, len(headers))), note)
 
 
 def _demand_table(f: Forecast) -> Table:
@@ -554,8 +741,8 @@ def risks(f: Forecast) -> list[str]:
     out += [trigger_sentence(t, f) for t in f.recommendation.triggers]
     first, last = f.months[0], f.months[-1]
     out.append(f"Spend threshold: self-hosting pays while the monthly API path cost stays above the self-hosted "
-               f"monthly cost ({usd_whole(first.self_hosted_usd.total)} in {first.month}, "
-               f"{usd_whole(last.self_hosted_usd.total)} in {last.month}); re-run the plan when actual traffic or "
+               f"monthly running cost ({usd_whole(running_usd(first, f))} in {first.month}, "
+               f"{usd_whole(running_usd(last, f))} in {last.month}); re-run the plan when actual traffic or "
                "the API bill leaves the scenario range.")
     out.append("Latency: a tighter TTFT or time-per-token SLO lowers the batch each replica can serve and grows "
                "the fleet; an API that cannot meet the SLO forces self-hosting. Re-run after any SLO change.")
@@ -563,23 +750,47 @@ def risks(f: Forecast) -> list[str]:
                "workload; a provider that starts offering compliant in-region processing brings it back.")
     out.append("Vendor change: when a compared API model is deprecated or re-priced, or a new open-weight model "
                "changes the throughput per GPU, refresh the prices and re-run the forecast.")
-    out += fleet_switches(f)
+    out += [f"Fleet change: {text[0].lower()}{text[1:]}" for text in fleet_switches(f)]
+    after = [c for c in f.commitments if c.usd_after_horizon > 0]
+    if after:
+        out.append(f"Commitment: {usd_whole(sum(c.usd_after_horizon for c in after))} of reservations is owed after "
+                   f"{f.months[-1].month} (through {max(c.end_month for c in after)}) whatever demand does then; if "
+                   "traffic falls or moves to the API, it pays for idle instances.")
     for w in f.warnings:
         if isinstance(w, SpotShareWarning):
             out.append(f"Spot exposure: {w.workload} runs up to {pct_whole(w.share)} of its busiest-hour instances on "
                        f"spot ({w.month}); an interruption removes that capacity until on-demand replaces it.")
+    out += [risk_sentence(r, f) for r in f.risks]
     for region, needs in f.quota_needs_vcpus.items():
         for key, vcpus in needs.items():
-            out.append(f"Quota: {region} must allow {num(vcpus)} vCPUs of {QUOTA_NAMES[key]} at the "
-                       "busiest month; check the account's quota before provisioning.")
+            out.append(f"Quota: {region} must allow {num(vcpus)} vCPUs of {QUOTA_NAMES[key]} at the busiest month "
+                       f"({QUOTA_SCOPE}); check the account's quota before provisioning.")
     return out
+
+
+def running_usd(m: MonthForecast, f: Forecast) -> float:
+    """A month's self-hosted running cost: its total without the obligation after the horizon charged in it
+    (and that obligation's buffer), as the monthly crossing compares it (docs/forecast-json.md)."""
+    return m.self_hosted_usd.total - m.self_hosted_usd.committed_after_horizon * (1 + f.plan.costs.uncertainty_buffer)
+
+
+def risk_sentence(r: SpotUnavailableRisk, f: Forecast) -> str:
+    """A risk of forecast.json's `risks` in words."""
+    if isinstance(r, SpotUnavailableRisk):
+        return (f"Spot unavailable: if {r.workload} could get no spot capacity for all of {r.month}, on-demand "
+                f"instances replacing its {count(r.spot_instances, 'spot instance')} would add "
+                f"{usd_whole(r.extra_usd)} to that month's compute (before the buffer; reservations unchanged); "
+                + ("spot runs every month of the horizon." if r.months_with_spot >= len(f.months) else
+                   f"spot runs in {r.months_with_spot} of the horizon's {len(f.months)} months."))
+    raise TypeError(f"unknown risk {r!r}")
 
 
 # --- charts' data --------------------------------------------------------------------------------
 
 def chart_data(f: Forecast) -> ChartData:
     months = [m.month for m in f.months]
-    categories = [(c, Line(f"self-hosted: {CATEGORY_LABELS[c].lower()}",
+    categories = [(c, Line(f"self-hosted: {CATEGORY_LABELS[c].lower()}"
+                           + (" (charged when signed)" if c == "committed_after_horizon" else ""),
                            [float(getattr(m.self_hosted_usd, c)) for m in f.months])) for c in CATEGORIES]
     api_lines = [Line(f"API path: {model}", [float(m.api_path_usd[model]) for m in f.months]) for model in f.models]
     groups: dict[tuple[str, str], list[float]] = {}
@@ -617,7 +828,8 @@ def build(f: Forecast, *, generated_at: str) -> ReportView:
     return ReportView(
         title=f"Capacity plan: {f.plan.name}",
         meta=[("Plan file", f.plan.file or MISSING), ("Months", f"{months[0]} to {months[-1]} ({len(months)})"),
-              ("Workloads", ", ".join(f.workload_names)), ("Compared API models", ", ".join(f.models)),
+              ("Workloads", ", ".join(f.workload_names)),
+              ("Compared API models", ", ".join(model_label(f, model) for model in f.models)),
               ("Generated", generated_at)],
         generated_at=generated_at,
         answer=answer(f, generated_at=generated_at),
@@ -625,7 +837,10 @@ def build(f: Forecast, *, generated_at: str) -> ReportView:
         scenario_fleets=scenario_fleets,
         sensitivity=_sensitivity_table(f),
         fleet_choice=_fleet_choice_table(f),
+        commitments=_commitments_table(f),
+        spot=spot_lines(f),
         fleet=_fleet_table(f),
+        continued=_continued_table(f),
         self_hosted=_self_hosted_table(f),
         api_path=_api_path_table(f),
         platform=_platform_table(f),
