@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from planner.errors import UserError
 from planner.plan import Plan, Traffic, Workload
 from pricing.terms import DAYS_PER_MONTH, HOURS_PER_MONTH
 DEFAULT_PEAK_HOUR_UTC = 14  # the assumed busiest hour when only peak_to_average is given
@@ -38,35 +39,46 @@ def _cosine_profile(peak_to_average: float, peak_hour: int = DEFAULT_PEAK_HOUR_U
 
     Used when a plan gives only a peak-to-average ratio: the daily curve is then an assumption
     (one smooth peak at 14:00 UTC), stated in the report.
+
+    Computed in log space, as ((1 + cos) / 2)^n = exp(n · log((1 + cos) / 2)): every term is in
+    [0, 1] for any n, so nothing overflows. max/mean grows with n from 1 (n = 0) towards 24 (the
+    whole day in the peak hour, reached in floating point for large n), so every ratio the plan
+    allows (1..24) has a shape; the bisection keeps the upper end, whose ratio is >= the one asked
+    for (the fleet never sizes for less than the stated peak).
     """
-    hours = np.arange(24)
-    base = 1 + np.cos(2 * np.pi * (hours - peak_hour) / 24)  # in [0, 2], peak 2 at peak_hour
-
-    def ratio(n: float) -> float:
-        shape = base ** n
-        return float(shape.max() / shape.mean())
-
     if peak_to_average <= 1.0:
         return tuple([1.0] * 24)
+    hours = np.arange(24)
+    with np.errstate(divide="ignore"):
+        log_base = np.log1p(np.cos(2 * np.pi * (hours - peak_hour) / 24)) - np.log(2.0)  # <= 0, -inf at the trough
+
+    def shape(n: float) -> np.ndarray:
+        return np.exp(n * log_base)  # n > 0: in [0, 1], exactly 1 at peak_hour
+
+    def ratio(n: float) -> float:
+        return float(24.0 / shape(n).sum())
+
     lo, hi = 0.0, 1.0
-    while ratio(hi) < peak_to_average:
+    while ratio(hi) < peak_to_average and hi < 1e6:
         hi *= 2
-        if hi > 1e4:
-            break
     for _ in range(100):
         mid = (lo + hi) / 2
         if ratio(mid) < peak_to_average:
             lo = mid
         else:
             hi = mid
-    shape = base ** hi
-    return tuple(float(x) for x in shape / shape.mean())
+    s = shape(hi)
+    factors = s * (24.0 / s.sum())
+    if not np.isfinite(factors).all():  # cannot happen for 1 <= peak_to_average <= 24: never a NaN shape
+        raise ArithmeticError(f"daily shape for peak_to_average {peak_to_average!r} is not finite")
+    return tuple(float(x) for x in factors)
 
 
 def hourly_factors(traffic: Traffic) -> np.ndarray:
     """Load in each hour of the day relative to the daily mean (mean 1, length 24)."""
     if traffic.hourly_profile is not None:
         w = np.asarray(traffic.hourly_profile, dtype=float)
+        w = w / w.max()  # scaled to [0, 1] first: the sum of any finite weights cannot overflow
         return w / w.mean()
     return np.asarray(_cosine_profile(float(traffic.peak_to_average)))
 
@@ -100,9 +112,21 @@ def workload_columns(workload: Workload, months: list[str]) -> dict[str, np.ndar
 
 
 def build(plan: Plan):
-    """Demand for every workload and month, one row each (a pandas DataFrame with COLUMNS)."""
+    """Demand for every workload and month, one row each (a pandas DataFrame with COLUMNS).
+
+    Every figure is finite: a non-finite one (which the plan's bounds rule out) is a UserError
+    naming the workload's traffic, never a number passed on.
+    """
     import pandas as pd
 
     months = plan.months()
-    tables = [workload_columns(w, months) for w in plan.workloads]
+    tables = []
+    for i, w in enumerate(plan.workloads):
+        table = workload_columns(w, months)
+        numbers = np.stack([table[name] for name in COLUMNS[2:]], axis=1)
+        if not np.isfinite(numbers).all():
+            row, col = np.argwhere(~np.isfinite(numbers))[0]
+            raise UserError(f"{COLUMNS[2 + col]} in {months[row]} is not a finite number; lower the "
+                            "traffic, growth or token counts", file=plan.file, field=f"workloads[{i}].traffic")
+        tables.append(table)
     return pd.DataFrame({name: np.concatenate([t[name] for t in tables]) for name in COLUMNS}, columns=COLUMNS)

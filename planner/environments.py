@@ -14,7 +14,11 @@ hands the same shape to the stacks, so what `pulumi up` creates is what the fore
 from __future__ import annotations
 
 import enum
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from pricing.terms import Purchase
 
 # An application load balancer needs subnets in two availability zones even when the fleet uses one.
 MIN_PRIVATE_SUBNETS = 2
@@ -25,6 +29,8 @@ HEALTH_ALARMS = 2
 # Target tracking creates two CloudWatch alarms per Auto Scaling group (scale out, scale in).
 ALARMS_PER_SCALING_POLICY = 2
 STAGING_SHARE = 0.25  # staging runs this share of prod's peak instances (at least one per zone)
+# staging and dev buy the first of these the plan allows: spot where it may, else on demand
+NON_PROD_PURCHASE_ORDER = (Purchase.SPOT, Purchase.ON_DEMAND, Purchase.RESERVED_1Y, Purchase.RESERVED_3Y)
 
 
 class Environment(enum.StrEnum):
@@ -67,3 +73,19 @@ def network_shape(environment: Environment | str, availability_zones: int) -> Ne
     return NetworkShape(fleet_zones=zones, private_subnets=private, nat_gateways=private if nat_per_zone else 1,
                         interface_endpoints=INTERFACE_ENDPOINT_SERVICES, flow_log_retention_days=retention,
                         deletion_protection=protect)
+
+
+def non_prod_fleet(environment: Environment | str, availability_zones: int, prod_peak: int,
+                   allowed: Iterable[Purchase]) -> tuple[int, Purchase]:
+    """Instances staging or dev runs all day, and how they are bought (the one home of the rule
+    provisioning and the quota needs share): staging a quarter of prod's peak instances, at least
+    one per zone while prod has that many; dev one instance; spot where the plan allows it."""
+    env = Environment(environment)
+    if env is Environment.PROD:
+        raise ValueError("prod runs the planned fleet, not a reduced one")
+    if env is Environment.STAGING:
+        count = max(min(availability_zones, prod_peak), math.ceil(prod_peak * STAGING_SHARE))
+    else:
+        count = 1
+    allowed = set(allowed)
+    return count, next(p for p in NON_PROD_PURCHASE_ORDER if p in allowed)

@@ -20,17 +20,16 @@ spot where the plan allows it, all day.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from planner.environments import ENVIRONMENTS, STAGING_SHARE, Environment, NetworkShape, network_shape
+from planner.environments import ENVIRONMENTS, Environment, NetworkShape, network_shape, non_prod_fleet
 from planner.fleet.model import HOURS_OF_DAY, Candidate, FleetLine, FleetPlan, HourlyInstances, MonthFleet
 from planner.forecast.model import PlatformUsd
 from planner.inputs import Inputs
-from planner.plan import Plan
+from planner.plan import Plan, workload_model_spec
 from pricing.errors import UserError, did_you_mean
 from pricing.terms import HOURS_PER_MONTH, Purchase
 
@@ -98,15 +97,18 @@ class RootVolumeSpec(Frozen):
 
 
 class ServerSpec(Frozen):
-    """The model server the instances start (the throughput model's assumptions)."""
+    """The model server the instances start, with the throughput model's assumptions."""
 
-    engine: str
-    model: str  # catalog id
+    engine: Literal["vllm", "sglang", "trtllm"]
+    model: str  # catalog id (or the id read from the plan's hf_config)
     hf_model_id: str  # what clients send as "model"
     precision: str
-    kv_precision: str
+    kv_precision: str  # the KV-cache precision the sizing assumed
     tp: int
-    max_model_len: int
+    data_parallel: int  # replicas per instance
+    max_model_len: int  # context the server is started with
+    max_num_seqs: int  # requests in flight per replica the sizing assumed: the server's batch cap
+    max_num_batched_tokens: int  # chunked-prefill token budget per step the sizing assumed
 
 
 class FleetSpec(Frozen):
@@ -187,12 +189,7 @@ def _prod_groups(mf: MonthFleet, cand: Candidate, hourly: HourlyInstances, targe
 
 def _flat_group(plan: Plan, environment: Environment, cand: Candidate, peak: int) -> tuple[GroupSpec, HourlyInstances]:
     """staging and dev: a flat fleet all day, on spot where the plan allows it."""
-    if environment == Environment.STAGING:
-        count = max(min(plan.constraints.availability_zones, peak), math.ceil(peak * STAGING_SHARE))
-    else:
-        count = 1
-    purchase = next(p for p in (Purchase.SPOT, Purchase.ON_DEMAND, Purchase.RESERVED_1Y, Purchase.RESERVED_3Y)
-                    if p in cand.usd_per_hour)
+    count, purchase = non_prod_fleet(environment, plan.constraints.availability_zones, peak, cand.usd_per_hour)
     rate = cand.usd_per_hour[purchase]
     line = FleetLine(region=cand.region, instance_type=cand.instance_type, gpu=cand.gpu,
                      gpus_per_instance=cand.gpus_per_instance, tp=cand.tp,
@@ -253,14 +250,15 @@ def fleet_spec(plan: Plan, inputs: Inputs, fleet_plan: FleetPlan, demand, *, wor
     platform = region_platform_usd(plan, w, mf, region, len(wf.candidates), requests, inputs, volume,
                                    environment=env, instance_hours=sum(g.instance_hours for g in groups),
                                    hourly=hourly)
-    spec = inputs.models[w.model]
-    kv = w.kv_precision or inputs.perf_factors.get("default_kv_precision", w.precision)
+    spec = workload_model_spec(w, inputs.models)
     return FleetSpec(
         plan_name=plan.name, plan_file=str(plan.file), workload=workload, month=month, environment=env,
         region=region, allowed_regions=list(plan.constraints.regions),
-        server=ServerSpec(engine="vllm", model=w.model, hf_model_id=spec.hf_id, precision=w.precision, kv_precision=kv,
-                          tp=cand.tp, max_model_len=max_model_len(spec.context_length, w.traffic.input_tokens,
-                                                                  w.traffic.output_tokens)),
+        server=ServerSpec(engine=cand.engine, model=w.model_id, hf_model_id=spec.hf_id, precision=w.precision,
+                          kv_precision=cand.kv_precision, tp=cand.tp, data_parallel=cand.replicas_per_instance,
+                          max_model_len=max_model_len(spec.context_length, w.traffic.input_tokens,
+                                                      w.traffic.output_tokens),
+                          max_num_seqs=cand.max_batch, max_num_batched_tokens=cand.max_num_batched_tokens),
         replica_requests_per_s=cand.replica_requests_per_s, headroom=plan.constraints.headroom,
         redundancy_floor=floor, groups=groups, network=_network(network_shape(env, plan.constraints.availability_zones)),
         root_volume=RootVolumeSpec(gib=volume.gib, iops=volume.iops, throughput_mibps=volume.throughput_mibps),

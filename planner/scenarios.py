@@ -10,16 +10,18 @@ one-way). Variants are deep copies of the plan with a few fields changed:
   `requests_per_day`; an explicit monthly series keeps its shape);
 - token lengths: `workloads[i].traffic.input_tokens` / `.output_tokens` times a multiplier;
 - GPU prices: `plan.pricing.compute_price_multiplier`; spot prices: `plan.pricing.spot_price_multiplier`;
+- API prices: `plan.pricing.api_price_multiplier` (every API bill, after each model's own discount);
 - buffer: `plan.costs.uncertainty_buffer`.
 
 Scenario ranges come from the plan's `scenarios` section (its defaults are the one definition:
-traffic 0.7 / 1.5, spot prices 0.8 / 1.5, growth = base growth × 0.5 / × 1.5 unless set). Low moves
-traffic, growth and spot prices down together, high moves them up. Sensitivity moves one parameter
-at a time: traffic (the scenario range), input and output tokens (× 0.8 / × 1.2), GPU prices
-(× 0.8 / × 1.2) and the uncertainty buffer (± 0.15, kept within 0..1).
+traffic 0.7 / 1.5, spot prices 0.8 / 1.5, API prices 1.0 / 1.0, growth = base growth × 0.5 / × 1.5
+unless set). Low moves traffic, growth, spot and API prices down together, high moves them up.
+Sensitivity moves one parameter at a time: traffic (the scenario range), input and output tokens
+(× 0.8 / × 1.2), GPU prices (× 0.8 / × 1.2), API prices (× 0.5 / × 1.2) and the uncertainty
+buffer (± 0.15, kept within 0..1).
 
-Cost: 2 scenario builds + 10 sensitivity builds (+ 1 for the base unless it is passed in);
-identical variants are built once.
+Cost: 2 scenario builds + 12 sensitivity builds (+ 1 for the base unless it is passed in);
+identical variants are built once. The API-price variants change no fleet (only the bill).
 """
 
 from __future__ import annotations
@@ -27,13 +29,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from planner.forecast.model import Forecast, Scenario, Sensitivity
+from planner.forecast.model import FleetChange, FleetChoice, Forecast, Scenario, Sensitivity
 from planner.plan import Plan
+from planner.plan.schema import GROWTH_FACTORS  # one definition: the plan's scenarios section documents it
 
 TOKEN_RANGE = (0.8, 1.2)
 GPU_PRICE_RANGE = (0.8, 1.2)
+# API prices: × 0.5 is what a batch API (OpenAI's Batch API is −50 %) or a committed-use deal pays;
+# × 1.2 matches the GPU range's upside (list prices rarely rise, but a discount can end)
+API_PRICE_RANGE = (0.5, 1.2)
 BUFFER_STEP = 0.15
-GROWTH_FACTORS = (0.5, 1.5)
 
 Build = Callable[[Plan], Forecast]
 
@@ -116,6 +121,22 @@ def break_even_month(forecast: Forecast, model: str | None) -> str | None:
     return entry.month if entry else None
 
 
+def fleet_changes(base: list[FleetChoice], other: list[FleetChoice], *, source: str, name: str,
+                  side: str) -> list[FleetChange]:
+    """The workloads whose chosen instance type, regions or TP differ between two forecasts."""
+    by_name = {c.workload: c for c in base}
+    out = []
+    for o in other:
+        b = by_name.get(o.workload)
+        if b is None:
+            continue
+        changed = [f for f in ("instance_type", "regions", "tp") if getattr(b, f) != getattr(o, f)]
+        if changed:
+            out.append(FleetChange(source=source, name=name, side=side, workload=o.workload, changed=changed,
+                                   base=b, other=o))
+    return out
+
+
 # --- run ---------------------------------------------------------------------------------------
 
 def run(plan: Plan, build: Build, *, base: Forecast | None = None) -> tuple[list[Scenario], list[Sensitivity]]:
@@ -136,22 +157,26 @@ def run(plan: Plan, build: Build, *, base: Forecast | None = None) -> tuple[list
     base = forecast_of(plan)
     s = plan.scenarios
     spot_base = float(plan.pricing.spot_price_multiplier)
+    api_base = float(plan.pricing.api_price_multiplier)
     base_growth = {w.name: (None if w.traffic.requests_per_day_by_month is not None else w.traffic.monthly_growth)
                    for w in plan.workloads}
     scenarios: list[Scenario] = []
     for name in ("low", "base", "high"):
         if name == "base":
-            traffic, growth, spot, result = 1.0, base_growth, spot_base, base
+            traffic, growth, spot, api, result = 1.0, base_growth, spot_base, api_base, base
         else:
             traffic = float(getattr(s, f"traffic_{name}"))
             changed = growth_of(plan, name)
             spot = spot_base * float(getattr(s, f"spot_price_{name}"))
+            api = api_base * float(getattr(s, f"api_price_{name}"))
             result = forecast_of(set_pricing(set_growth(scale_traffic(plan, traffic), changed),
-                                             spot_price_multiplier=spot))
+                                             spot_price_multiplier=spot, api_price_multiplier=api))
             growth = {k: (v if v is not None else base_growth[k]) for k, v in changed.items()}
+        changes = [] if name == "base" else fleet_changes(base.fleet_choice, result.fleet_choice, source="scenario",
+                                                          name=name, side=name)
         scenarios.append(Scenario(name=name, traffic_multiplier=traffic, growth=growth, spot_price_multiplier=spot,
-                                  totals=result.totals, break_even=result.break_even,
-                                  fleet_choice=result.fleet_choice))
+                                  api_price_multiplier=api, totals=result.totals, break_even=result.break_even,
+                                  fleet_choice=result.fleet_choice, fleet_changes=changes))
 
     buffer = float(plan.costs.uncertainty_buffer)
     gpu = float(plan.pricing.compute_price_multiplier)
@@ -161,6 +186,8 @@ def run(plan: Plan, build: Build, *, base: Forecast | None = None) -> tuple[list
         ("output_tokens", "multiplier", 1.0, *TOKEN_RANGE, lambda k: scale_tokens(plan, "output_tokens", k)),
         ("gpu_prices", "multiplier", 1.0, *GPU_PRICE_RANGE,
          lambda k: set_pricing(plan, compute_price_multiplier=gpu * k)),
+        ("api_prices", "multiplier", 1.0, *API_PRICE_RANGE,
+         lambda k: set_pricing(plan, api_price_multiplier=api_base * k)),
         ("uncertainty_buffer", "fraction", buffer, max(0.0, buffer - BUFFER_STEP), min(1.0, buffer + BUFFER_STEP),
          lambda b: set_buffer(plan, b)),
     ]
@@ -174,5 +201,9 @@ def run(plan: Plan, build: Build, *, base: Forecast | None = None) -> tuple[list
             break_even_high=break_even_month(hi, model),
             horizon_savings_base_usd=horizon_savings_usd(base, model),
             horizon_savings_low_usd=horizon_savings_usd(lo, model),
-            horizon_savings_high_usd=horizon_savings_usd(hi, model)))
+            horizon_savings_high_usd=horizon_savings_usd(hi, model),
+            fleet_changes=[*fleet_changes(base.fleet_choice, lo.fleet_choice, source="sensitivity", name=parameter,
+                                          side="low"),
+                           *fleet_changes(base.fleet_choice, hi.fleet_choice, source="sensitivity", name=parameter,
+                                          side="high")]))
     return scenarios, sensitivity

@@ -12,10 +12,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from planner.fleet.model import FleetLine
+from planner.errors import UserError
+from planner.fleet.model import Commitment, FleetLine
 from planner.forecast.model import FleetChoice, Forecast
 from planner.inputs import Inputs
-from planner.plan import Plan, load
+from planner.plan import Plan, load, workload_model_spec
 from pricing.terms import HOURS_PER_MONTH
 
 
@@ -24,34 +25,70 @@ class ValidateSummary:
     plan: Plan
     workloads: list[tuple]
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # allowed, but worth knowing (e.g. the snapshot's age)
+    problems: list[UserError] = field(default_factory=list)  # what `forecast` would reject, one each
+
+
+def rejections(plan: Plan, inputs: Inputs) -> tuple[list[UserError], list[str]]:
+    """What `forecast` would reject (errors), and what it would quietly skip (warnings), one line each:
+    allowed regions without any allowed GPU offer, and GPUs the model cannot run on at its precision."""
+    from planner.fleet.candidates import candidates, offers as fleet_offers
+    from pricing.availability import regions_offering
+
+    problems: list[UserError] = []
+    warnings: list[str] = []
+    offering = regions_offering(inputs.price_table, plan.constraints.gpus)
+    gpus_text = ", ".join(plan.constraints.gpus) if plan.constraints.gpus else "any GPU"
+    empty = [r for r in plan.constraints.regions if r not in offering]
+    for region in empty:
+        text = f"{region} offers none of the allowed GPUs ({gpus_text}) in the price snapshot dated " \
+               f"{inputs.price_table.date}"
+        if len(empty) == len(plan.constraints.regions):
+            problems.append(UserError(text, file=plan.file, field="constraints.regions"))
+        else:
+            warnings.append(f"constraints.regions: {text}: the forecast leaves it out")
+    if problems:
+        return problems, warnings
+    priced = fleet_offers(plan, inputs.price_table)
+    for i, w in enumerate(plan.workloads):
+        found, reasons = candidates(plan, w, priced, workload_model_spec(w, inputs.models), inputs.gpus,
+                                    inputs.perf_factors)
+        if found:
+            for reason in reasons:
+                if ": " in reason and " tp " not in reason.split(": ", 1)[0]:  # a whole GPU ruled out
+                    warnings.append(f"workloads[{i}] {w.name}: {reason}")
+            continue
+        for reason in reasons or ["no priced instance type carries an allowed GPU"]:
+            problems.append(UserError(f"{w.name} cannot run here: {reason}", file=plan.file, field=f"workloads[{i}]"))
+    return problems, warnings
 
 
 def validate(plan_file: str | Path) -> ValidateSummary:
-    from planner import demand, fleet, inputs as inputs_mod
+    from planner import demand, inputs as inputs_mod
 
     plan = load(plan_file)
     inputs = inputs_mod.load(plan)
-    fleet.offers(plan, inputs.price_table)  # rejects regions that offer none of the allowed GPUs
+    problems, warnings = rejections(plan, inputs)
     table = demand.build(plan)
     rows = []
     for w in plan.workloads:
         wt = table[table["workload"] == w.name]
         first, last = wt.iloc[0], wt.iloc[-1]
         slo = ", ".join(f"{k} {v:g}" for k, v in (("TTFT ms", w.slo.ttft_ms), ("TPOT ms", w.slo.tpot_ms)) if v) or "none"
-        rows.append((w.name, w.model, w.precision,
+        rows.append((w.name, w.model_id, w.precision,
                      f"{first.requests_per_day:,.0f} → {last.requests_per_day:,.0f}",
                      f"{first.peak_requests_per_s:,.2f} → {last.peak_requests_per_s:,.2f}",
                      f"{w.traffic.input_tokens:g} / {w.traffic.output_tokens:g}",
-                     slo, ", ".join(w.compare_with)))
+                     slo, ", ".join(w.api_models)))
     notes = []
     stale = staleness(inputs)
     if stale:
-        notes.append(stale)
+        warnings.append(stale)
     for w in plan.workloads:
         if w.traffic.hourly_profile is None:
             notes.append(f"{w.name}: daily shape assumed from peak_to_average {w.traffic.peak_to_average:g} "
                          f"(one smooth peak at 14:00 UTC); give hourly_profile for a measured shape")
-    return ValidateSummary(plan=plan, workloads=rows, notes=notes)
+    return ValidateSummary(plan=plan, workloads=rows, notes=notes, warnings=warnings, problems=problems)
 
 
 @dataclass
@@ -88,13 +125,15 @@ def forecast(plan_file: str | Path, out_dir: str | Path | None = None,
     from planner import inputs as inputs_mod, report
 
     plan = load(plan_file)
+    out = Path(out_dir).expanduser() if out_dir else Path(f"forecast-{plan.name}")
+    report.check_out_dir(out)  # a bad --out is said before the forecast runs (planner.outdir.check_target)
     inputs = inputs_mod.load(plan)
     result = build_forecast(plan, inputs)
-    out = Path(out_dir) if out_dir else Path(f"forecast-{plan.name}")
     generated_at = generated_at or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     files = report.write(result, out, generated_at=generated_at)
     stale = staleness(inputs)
-    return ForecastResult(forecast=result, out_dir=out, files=files, answer=report.answer_lines(result),
+    return ForecastResult(forecast=result, out_dir=out, files=files,
+                          answer=report.answer_lines(result, generated_at=generated_at),
                           warnings=report.warning_lines(result) + ([stale] if stale else []))
 
 
@@ -135,6 +174,7 @@ class SizeReport(BaseModel):
     hours_per_month: int
     choices: list[FleetChoice]
     months: list[SizeMonth]
+    commitments: list[Commitment]  # every reservation bought, paid for its whole term
     solve_seconds: float
 
 
@@ -173,7 +213,7 @@ def size(plan_file: str | Path, month: str | None = None) -> SizeReport:
         out_months.append(SizeMonth(month=m, workloads=workloads))
     return SizeReport(plan=plan.name, hours_per_month=HOURS_PER_MONTH,
                       choices=[forecast.fleet_choice(wf) for wf in fp.workloads], months=out_months,
-                      solve_seconds=fp.solve_seconds)
+                      commitments=[x for wf in fp.workloads for x in wf.commitments], solve_seconds=fp.solve_seconds)
 
 
 def stack_spec(plan_file: str | Path, environment: str, *, workload: str | None = None, month: str | None = None,

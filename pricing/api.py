@@ -50,14 +50,20 @@ def resolve(ref: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def usd_per_request(ref: str, input_tokens: int, output_tokens: int, on: dt.date) -> Decimal:
-    """Price of one request with these token counts, at the price in effect on `on`."""
+def usd_per_request(ref: str, input_tokens: int, output_tokens: int, on: dt.date,
+                    cached_input_tokens: int = 0) -> Decimal:
+    """Price of one request with these token counts, at the price in effect on `on`.
+
+    `cached_input_tokens` of the `input_tokens` are cache reads (genai-prices' `cache_read_tokens`,
+    counted inside the input tokens), billed at the model's cached-input rate.
+    """
     from genai_prices import Usage, calc_price
 
     provider_id, model_id = resolve(ref).split("/", 1)
     when = dt.datetime(on.year, on.month, on.day, tzinfo=dt.timezone.utc)
-    price = calc_price(Usage(input_tokens=int(input_tokens), output_tokens=int(output_tokens)),
-                       model_ref=model_id, provider_id=provider_id, genai_request_timestamp=when)
+    usage = Usage(input_tokens=int(input_tokens), output_tokens=int(output_tokens),
+                  cache_read_tokens=int(cached_input_tokens) or None)
+    price = calc_price(usage, model_ref=model_id, provider_id=provider_id, genai_request_timestamp=when)
     return price.total_price
 
 

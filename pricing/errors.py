@@ -5,7 +5,9 @@ depend on it, and it depends on nothing of ours. `planner.errors` re-exports the
 callers keep writing ``from pricing.errors import UserError``.
 
 A `UserError` is bad input: the CLI prints it as one line, ``error: FILE:LINE: FIELD.PATH: what is
-wrong``, and exits with `ExitCode.USAGE` (2). Anything else that escapes is a bug.
+wrong``, and exits with `ExitCode.USAGE` (2). Anything else that escapes is a bug: the CLI prints
+one line, ``error: internal: ... please report``, and exits with `ExitCode.INTERNAL` (70); the
+traceback is shown only with ``planner --debug``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ class ExitCode(enum.IntEnum):
     OK = 0
     FAILURE = 1  # the command ran but the answer is "no" (e.g. a partial refresh)
     USAGE = 2  # bad input: plan file, option, catalog name
+    INTERNAL = 70  # a bug: anything but a UserError escaped a command (EX_SOFTWARE)
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 
 class UserError(Exception):

@@ -11,12 +11,21 @@ the fetched rows over a base snapshot and writes a *new* file (never the shipped
   effect per availability zone; the row keeps the min and max over the region's regular AZs
   (Local Zones left out).
 - Throttling: botocore's adaptive retry mode; what still fails is reported, not hidden.
+- Unreachable AWS: the first connection error (no route, DNS, TLS, timeouts) stops the whole
+  fetch at once instead of retrying every one of the (regions × types) calls.
+- An overall time budget (`budget_s`): when it runs out, the parts not yet fetched are one
+  failure line and the fetch returns what it has.
+- A partial fetch (any failure) never replaces an existing snapshot file (`write_snapshot`), and
+  every snapshot is written to a temporary file and renamed into place.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import tempfile
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +35,9 @@ from pricing.snapshot import SHIPPED_SNAPSHOT, Offer, PriceTable, catalog_gpu, d
 
 PRICING_REGION = "us-east-1"
 MAX_ATTEMPTS = 10
+CONNECT_TIMEOUT_S = 5
+READ_TIMEOUT_S = 60
+DEFAULT_BUDGET_S = 900.0  # the whole refresh; 660 calls for every snapshot region and type take ~5 min
 THROTTLING_CODES = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException",
                     "RequestThrottled", "SlowDown"}
 PRICING_SOURCE = ("AWS Pricing API get_products (AmazonEC2, Linux, Shared, capacitystatus=Used, "
@@ -77,6 +89,8 @@ class RefreshResult:
     failures: list[str] = field(default_factory=list)  # what could not be fetched, one line each
     notes: list[str] = field(default_factory=list)  # e.g. "not in the price list": not failures
     written: Path | None = None
+    stopped: str | None = None  # why the fetch stopped early (connection error, time budget), if it did
+    kept: Path | None = None  # an existing snapshot a partial fetch did not replace
 
     @property
     def exit_code(self) -> ExitCode:
@@ -190,6 +204,16 @@ def _spec_from_ec2(client, instance_type: str) -> dict:
             "memory_gib": round(info["MemoryInfo"]["SizeInMiB"] / 1024, 2)}
 
 
+class _Stop(Exception):
+    """Ends the fetch early (first connection error, or the time budget used up)."""
+
+
+def _connection_errors() -> tuple[type[Exception], ...]:
+    from botocore.exceptions import ConnectionClosedError, ConnectionError, ReadTimeoutError
+
+    return (ConnectionError, ConnectionClosedError, ReadTimeoutError)
+
+
 def steps(regions: list[str], instance_types: list[str]) -> int:
     """Number of progress steps `fetch` reports: one spot call per region, one price call per pair."""
     return len(regions) * (1 + len(instance_types))
@@ -197,11 +221,14 @@ def steps(regions: list[str], instance_types: list[str]) -> int:
 
 def fetch(regions: Iterable[str], instance_types: Iterable[str], *, base: PriceTable, session=None,
           today: dt.date | None = None, progress: Callable[[str], None] | None = None,
-          location_names: dict[str, str] | None = None) -> RefreshResult:
+          location_names: dict[str, str] | None = None, budget_s: float | None = DEFAULT_BUDGET_S,
+          clock: Callable[[], float] = time.monotonic) -> RefreshResult:
     """Fetch current prices for every (region, instance type); never raises for a partial failure.
 
     Missing credentials raise UserError before any call. `base` supplies instance specs (GPU,
-    vCPUs, memory) and the values kept when one part of a row fails.
+    vCPUs, memory) and the values kept when one part of a row fails. `progress` is called once
+    per step (`steps`). The first connection error, or `budget_s` seconds by `clock`, stops the
+    fetch: `result.stopped` says why and `result.failures` names what was not fetched.
     """
     import boto3
     from botocore.config import Config
@@ -218,9 +245,30 @@ def fetch(regions: Iterable[str], instance_types: Iterable[str], *, base: PriceT
     today = today or dt.date.today()
     now = dt.datetime.now(dt.timezone.utc)
     stamp = today.isoformat()
-    config = Config(retries={"mode": "adaptive", "max_attempts": MAX_ATTEMPTS})
-    step = progress or (lambda _description: None)
+    config = Config(retries={"mode": "adaptive", "max_attempts": MAX_ATTEMPTS},
+                    connect_timeout=CONNECT_TIMEOUT_S, read_timeout=READ_TIMEOUT_S)
     api_errors = (ClientError, BotoCoreError, ValueError, KeyError, IndexError)
+    unreachable = _connection_errors()
+    total = steps(regions, instance_types)
+    done = 0
+    started = clock()
+
+    def step(description: str) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(description)
+
+    def call(what: str, fn, *args):
+        """One AWS call: the budget checked first; a connection error stops everything."""
+        if budget_s is not None and clock() - started > budget_s:
+            result.stopped = f"the time budget of {budget_s:g} s ran out"
+            raise _Stop
+        try:
+            return fn(*args)
+        except unreachable as exc:
+            result.stopped = f"AWS could not be reached ({what}: {_describe(exc)})"
+            raise _Stop from None
 
     base_rows = {(o.region, o.instance_type): o for o in base.offers}
     specs: dict[str, dict] = {}
@@ -236,7 +284,7 @@ def fetch(regions: Iterable[str], instance_types: Iterable[str], *, base: PriceT
             ec2 = session.client("ec2", region_name=region, config=config)
             spot: dict[str, SpotRange] | None
             try:
-                spot = _fetch_spot(ec2, region, instance_types, now)
+                spot = call(f"spot {region}", _fetch_spot, ec2, region, instance_types, now)
             except NoCredentialsError:
                 raise
             except api_errors as exc:
@@ -246,7 +294,8 @@ def fetch(regions: Iterable[str], instance_types: Iterable[str], *, base: PriceT
             for instance_type in instance_types:
                 old = base_rows.get((region, instance_type))
                 try:
-                    listed = _fetch_list_prices(pricing, instance_type, locations[region])
+                    listed = call(f"{instance_type} {region}", _fetch_list_prices, pricing, instance_type,
+                                  locations[region])
                     list_ok = True
                 except NoCredentialsError:
                     raise
@@ -255,16 +304,19 @@ def fetch(regions: Iterable[str], instance_types: Iterable[str], *, base: PriceT
                     result.failures.append(f"list prices of {instance_type} in {region}: {_describe(exc)}")
                 step(f"{instance_type} {region}")
                 offer = _row(region, instance_type, listed, list_ok, spot, old, stamp, result, specs, ec2,
-                             api_errors)
+                             api_errors, call)
                 if offer is not None:
                     result.offers.append(offer)
+    except _Stop:
+        result.failures.append(f"stopped after {done} of {total} steps: {result.stopped}; the rest was not "
+                               "fetched")
     except NoCredentialsError:
         raise UserError("no AWS credentials found (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
                         "AWS_SECRET_ACCESS_KEY); nothing was written") from None
     return result
 
 
-def _row(region, instance_type, listed, list_ok, spot, old, stamp, result, specs, ec2, api_errors):
+def _row(region, instance_type, listed, list_ok, spot, old, stamp, result, specs, ec2, api_errors, call):
     spot_ok = spot is not None
     spot_range = spot.get(instance_type) if spot_ok else None
     if not list_ok and not spot_ok:
@@ -275,7 +327,7 @@ def _row(region, instance_type, listed, list_ok, spot, old, stamp, result, specs
         return None
     if instance_type not in specs:
         try:
-            specs[instance_type] = _spec_from_ec2(ec2, instance_type)
+            specs[instance_type] = call(f"specs {instance_type}", _spec_from_ec2, ec2, instance_type)
         except api_errors as exc:
             result.failures.append(f"specs of {instance_type} (describe_instance_types in {region}): "
                                    f"{_describe(exc)}")
@@ -322,21 +374,44 @@ def default_out(today: dt.date | None = None) -> Path:
     return Path(f"aws_gpu_prices_{(today or dt.date.today()).isoformat()}.csv")
 
 
-def write_snapshot(base: PriceTable, result: RefreshResult, out: str | Path, *, force: bool = False) -> Path:
-    """Write base rows overlaid with the fetched ones to a new file; refuses the shipped snapshot."""
-    out = Path(out)
-    if out.resolve() == SHIPPED_SNAPSHOT.resolve() or out.resolve() == Path(base.path).resolve():
+def write_snapshot(base: PriceTable, result: RefreshResult, out: str | Path, *, force: bool = False) -> Path | None:
+    """Write base rows overlaid with the fetched ones to a new file; refuses the shipped snapshot.
+
+    A partial fetch (`result.failures`) never replaces an existing file, `--force` or not: the file
+    is kept (`result.kept`) and None returned. The file is written beside `out` under a temporary
+    name and renamed into place, so an interrupted write never leaves half a snapshot.
+    """
+    from pricing.files import umask_mode, user_path
+
+    out = user_path(out)
+    if out.resolve() == SHIPPED_SNAPSHOT.resolve() or out.resolve() == Path(base.path).expanduser().resolve():
         raise UserError("refusing to overwrite the snapshot being refreshed; choose another --out",
                         file=str(out))
     if out.exists() and not force:
         raise UserError("file exists; choose another --out or pass --force", file=str(out))
+    if out.exists() and result.failures:
+        result.kept = out
+        return None
+    if out.exists() and not out.is_file():
+        raise UserError("is not a regular file; choose another --out", file=str(out))
     rows = {(o.region, o.instance_type): o for o in base.offers}
     for offer in result.offers:
         # A fetched row without any price adds nothing; the base row (if any) stays.
         if offer.on_demand_usd_per_hour is not None or offer.spot_min_usd_per_hour is not None:
             rows[(offer.region, offer.instance_type)] = offer
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write(list(rows.values()), out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp_name = tempfile.mkstemp(prefix=f".{out.name[:40]}.", suffix=".tmp", dir=out.parent)
+        os.close(handle)
+        try:
+            os.chmod(tmp_name, umask_mode(0o666))  # as open() would create it, not mkstemp's 0600
+            write(list(rows.values()), tmp_name)
+            os.replace(tmp_name, out)
+        finally:
+            if os.path.exists(tmp_name):
+                os.unlink(tmp_name)
+    except OSError as exc:
+        raise UserError(f"cannot write the snapshot: {exc.strerror or exc}", file=str(out)) from None
     result.written = out
     return out
 

@@ -12,17 +12,27 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from pricing import files
 from pricing.errors import UserError
 
 SCHEMA_VERSION = 1
 DATA_DIR = Path(__file__).parent / "data"
 SHIPPED_SNAPSHOT = DATA_DIR / "aws_gpu_prices_2026-07.csv"
 STALE_AFTER_DAYS = 90
+MAX_SNAPSHOT_BYTES = 16 * files.MIB  # the shipped one is ~60 KiB
+MAX_CELL_CHARS = 4096  # a CSV cell; the csv module's own limit (128 KiB) raised a traceback
+# Bounds a real row has; anything outside is a typo or a hostile file, refused with its line.
+MAX_USD_PER_HOUR = 10_000.0
+MAX_GPU_COUNT = 64
+MAX_GPU_MEMORY_GIB = 4096.0
+MAX_VCPUS = 4096
+MAX_MEMORY_GIB = 65536.0
 
 COLUMNS = (
     "instance_type", "region", "gpu_model", "gpu_count", "gpu_memory_gib_per_gpu", "vcpus",
@@ -106,9 +116,12 @@ def catalog_gpu(gpu_model: str, gpu_memory_gib_per_gpu: float) -> str:
 def date_of(text: str) -> dt.date:
     """The first day a "YYYY-MM" (or the day a "YYYY-MM-DD") snapshot date can mean."""
     if not _DATE_RE.match(text or ""):
-        raise ValueError(f"date {text!r} is not YYYY-MM or YYYY-MM-DD")
+        raise ValueError(f"date {files.shorten(text)} is not YYYY-MM or YYYY-MM-DD")
     parts = [int(p) for p in text.split("-")]
-    return dt.date(parts[0], parts[1], parts[2] if len(parts) > 2 else 1)
+    try:
+        return dt.date(parts[0], parts[1], parts[2] if len(parts) > 2 else 1)
+    except ValueError:  # year 0, month 13, 31 February
+        raise ValueError(f"date {files.shorten(text)} is not a calendar date") from None
 
 
 def _price(row: dict[str, str], column: str) -> float | None:
@@ -116,24 +129,31 @@ def _price(row: dict[str, str], column: str) -> float | None:
     if not text:
         return None
     try:
-        value = float(text)
+        value = float(text) if len(text) <= 40 else math.nan
     except ValueError:
-        raise ValueError(f"{column}: {text!r} is not a number") from None
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{column}: {text!r} must be a non-negative number (leave it blank when unknown)")
+        raise ValueError(f"{column}: {files.shorten(text)} is not a number") from None
+    if not math.isfinite(value) or value < 0 or value > MAX_USD_PER_HOUR:
+        raise ValueError(f"{column}: {files.shorten(text)} must be a non-negative number up to {MAX_USD_PER_HOUR:g} "
+                         "(leave it blank when unknown)")
     if value == 0:
         raise ValueError(f"{column}: 0 is not a price (leave it blank when unknown)")
     return value
 
 
+_LIMITS = {"gpu_count": MAX_GPU_COUNT, "gpu_memory_gib_per_gpu": MAX_GPU_MEMORY_GIB, "vcpus": MAX_VCPUS,
+           "memory_gib": MAX_MEMORY_GIB}
+
+
 def _positive(row: dict[str, str], column: str, kind: type) -> float | int:
     text = (row.get(column) or "").strip()
     try:
+        if len(text) > 40:
+            raise ValueError
         value = kind(float(text)) if kind is float else int(text)
     except ValueError:
-        raise ValueError(f"{column}: {text!r} is not a {'whole ' if kind is int else ''}number") from None
-    if value <= 0:
-        raise ValueError(f"{column}: {text!r} must be positive")
+        raise ValueError(f"{column}: {files.shorten(text)} is not a {'whole ' if kind is int else ''}number") from None
+    if not math.isfinite(value) or value <= 0 or value > _LIMITS[column]:
+        raise ValueError(f"{column}: {files.shorten(text)} must be a positive number up to {_LIMITS[column]:g}")
     return value
 
 
@@ -143,7 +163,7 @@ def _offer(row: dict[str, str]) -> Offer:
     if not instance_type:
         raise ValueError("instance_type is blank")
     if not _REGION_RE.match(region):
-        raise ValueError(f"region: {region!r} is not an AWS region code such as 'eu-central-1'")
+        raise ValueError(f"region: {files.shorten(region)} is not an AWS region code such as 'eu-central-1'")
     gpu_model = (row.get("gpu_model") or "").strip()
     if not gpu_model:
         raise ValueError("gpu_model is blank")
@@ -174,12 +194,38 @@ def load(path: str | Path | None = None) -> PriceTable:
     file = Path(path) if path is not None else SHIPPED_SNAPSHOT
     name = str(file)
     try:
-        handle = file.open(newline="", encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"cannot read the price snapshot: {exc.strerror or exc}", file=name) from None
-    with handle:
+        text = files.read_text(file, what="price snapshot (CSV)", max_bytes=MAX_SNAPSHOT_BYTES)
+    except files.FileRejected as exc:
+        raise UserError(exc.message, file=name, line=exc.line) from None
+    return _parse(text, name)
+
+
+def _rows(reader: csv.DictReader, name: str):
+    """The reader's rows; a CSV error (a cell over the csv module's 128 KiB, a NUL) or a cell
+    over MAX_CELL_CHARS is a UserError at its line."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise UserError(f"not a readable CSV row: {files.clip(str(exc))}", file=name,
+                            line=reader.line_num + 1) from None  # the line being read
+        if any(isinstance(v, str) and len(v) > MAX_CELL_CHARS for v in row.values()):
+            raise UserError(f"a cell longer than {MAX_CELL_CHARS:,} characters", file=name, line=reader.line_num)
+        yield row
+
+
+def _parse(text: str, name: str) -> PriceTable:
+    with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
-        header = [h.strip() for h in (reader.fieldnames or [])]
+        try:
+            fieldnames = reader.fieldnames
+        except csv.Error as exc:
+            raise UserError(f"not a readable CSV header: {files.clip(str(exc))}", file=name, line=1) from None
+        if any(len(h or "") > MAX_CELL_CHARS for h in fieldnames or []):
+            raise UserError(f"a header cell longer than {MAX_CELL_CHARS:,} characters", file=name, line=1)
+        header = [h.strip() for h in (fieldnames or [])]
         reader.fieldnames = header
         if _LEGACY_SPOT_COLUMN in header and "spot_min_usd_per_hour" not in header:
             header = [("spot_min_usd_per_hour" if h == _LEGACY_SPOT_COLUMN else h) for h in header]
@@ -190,7 +236,7 @@ def load(path: str | Path | None = None) -> PriceTable:
                             file=name, line=1)
         offers: list[Offer] = []
         seen: dict[tuple[str, str], int] = {}
-        for row in reader:
+        for row in _rows(reader, name):
             line = reader.line_num
             if None in row:  # more cells than the header
                 raise UserError(f"{len(header) + len(row[None])} cells but the header has {len(header)}",
@@ -203,7 +249,7 @@ def load(path: str | Path | None = None) -> PriceTable:
                 raise UserError(str(exc), file=name, line=line) from None
             key = (offer.region, offer.instance_type)
             if key in seen:
-                raise UserError(f"{offer.instance_type} in {offer.region} repeats line {seen[key]}",
+                raise UserError(f"{files.clip(offer.instance_type)} in {offer.region} repeats line {seen[key]}",
                                 file=name, line=line)
             seen[key] = line
             offers.append(offer)

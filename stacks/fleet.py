@@ -94,8 +94,10 @@ class GpuFleet(pulumi.ComponentResource):
             served_model_name=server.hf_model_id,
             weights_uri=f"s3://{args.weights_bucket}/{args.weights_prefix}",
             region=spec.region, precision=server.precision, tp=server.tp,
-            data_parallel=shape.replicas_per_instance, max_model_len=server.max_model_len,
-            port=args.server_port, image=args.vllm_image, kv_precision=server.kv_precision)
+            data_parallel=server.data_parallel, max_model_len=server.max_model_len,
+            port=args.server_port, kv_precision=server.kv_precision, engine=server.engine,
+            image=args.vllm_image if server.engine == "vllm" else userdata.DEFAULT_IMAGES[server.engine],
+            max_num_seqs=server.max_num_seqs, max_num_batched_tokens=server.max_num_batched_tokens)
         volume = spec.root_volume
         self.launch_template = aws.ec2.LaunchTemplate(
             f"{name}-lt",

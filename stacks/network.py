@@ -16,6 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from planner.provision import NetworkSpec
+from stacks.validation import SUBNET_PREFIX
 
 
 @dataclass
@@ -23,13 +24,14 @@ class NetworkArgs:
     region: str
     cidr_block: str
     network: NetworkSpec  # zones, subnets, NAT gateways, endpoints, retention: the planner's (and costed)
-    availability_zone_names: tuple[str, ...] = ()  # empty: looked up at deploy time
+    availability_zone_names: tuple[str, ...]  # one per private subnet, checked against the region up front
 
 
 def subnet_cidrs(cidr_block: str, private_count: int, public_count: int) -> tuple[list[str], list[str]]:
-    """/20 private subnets from the bottom of the block, /24 public subnets from its top /20."""
+    """/20 private subnets from the bottom of the block, /24 public subnets from its top /20
+    (`stacks.validation.vpc_room` refuses a block too small for them before anything is created)."""
     vpc = ipaddress.ip_network(cidr_block)
-    twenties = list(vpc.subnets(new_prefix=20))
+    twenties = list(vpc.subnets(new_prefix=SUBNET_PREFIX))
     if private_count >= len(twenties):
         raise ValueError(f"{cidr_block} has room for {len(twenties) - 1} private /20 subnets, not {private_count}")
     public_block = twenties[-1]
@@ -51,27 +53,8 @@ class Network(pulumi.ComponentResource):
         nat_count = shape.nat_gateways
         private_cidrs, public_cidrs = subnet_cidrs(args.cidr_block, private_count, nat_count)
 
-        if args.availability_zone_names:
-            if len(args.availability_zone_names) < private_count:
-                raise pulumi.RunError(
-                    f"availabilityZoneNames: need {private_count} zones (the load balancer needs two), "
-                    f"got {len(args.availability_zone_names)}")
-            az_names = [pulumi.Output.from_input(n) for n in args.availability_zone_names[:private_count]]
-        else:
-            zones = aws.get_availability_zones_output(
-                state="available",
-                filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
-                opts=pulumi.InvokeOutputOptions(parent=self))
-
-            def pick(i: int):
-                def _pick(names: list[str]) -> str:
-                    if len(names) <= i:
-                        raise pulumi.RunError(
-                            f"region {args.region} has {len(names)} available zones; the network needs {private_count}")
-                    return sorted(names)[i]
-                return _pick
-
-            az_names = [zones.names.apply(pick(i)) for i in range(private_count)]
+        # resolved and checked before the first resource (stacks.config.network_zones)
+        az_names = list(args.availability_zone_names[:private_count])
 
         self.vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=args.cidr_block, enable_dns_hostnames=True,
                                enable_dns_support=True, tags={"Name": f"{name}-vpc"}, opts=child)

@@ -123,3 +123,78 @@ def test_forecast_json_top_level_is_stable():
     assert month["api_usd"]["openai/gpt-4o"] == pytest.approx(27_375.00, abs=0.005)
     total = sum(m["api_usd"]["openai/gpt-4o"] for m in result["months"])
     assert result["totals"]["horizon"]["api_usd"]["openai/gpt-4o"] == pytest.approx(total, abs=0.01 * len(result["months"]))
+
+
+# --- API prices as paid ---------------------------------------------------------------------------
+
+def test_api_bill_with_discount_and_cached_input_as_genai_prices_bills_it():
+    """GPT-4o at $2.50 in, $1.25 cached in, $10.00 out per million (genai-prices 0.2.3, as
+    openai.com/api/pricing lists them). 40 % of 1,200 input tokens are cache reads (480), half off
+    (a batch API): one request is (720 × 2.50e-6 + 480 × 1.25e-6 + 300 × 10e-6) × 0.5 =
+    (0.0018 + 0.0006 + 0.0030) × 0.5 = $0.0027; 4,562,500 requests = $12,318.75. The list-price
+    entry next to it is unchanged: 4,562,500 × 0.006 = $27,375.00."""
+    from genai_prices import Usage, calc_price
+
+    d = small_plan()
+    d["workloads"][0]["compare_with"] = [{"model": "openai/gpt-4o", "discount": 0.5, "cached_input_share": 0.4},
+                                         "openai/gpt-4o-mini"]
+    plan = parse(d)
+    assert plan.workloads[0].api_models == ["openai/gpt-4o", "openai/gpt-4o-mini"]
+    by_month = bill.api_bill(plan, demand.build(plan))
+    first = by_month[("chat", "2027-01")]
+    assert first["openai/gpt-4o"] == pytest.approx(12_318.75, abs=0.005)
+    when = dt.datetime(2027, 1, 1, tzinfo=dt.timezone.utc)
+    price = calc_price(Usage(input_tokens=1200, cache_read_tokens=480, output_tokens=300), model_ref="gpt-4o",
+                       provider_id="openai", genai_request_timestamp=when).total_price
+    assert round(first["openai/gpt-4o"], 2) == round(float(price) * (1 - 0.5) * 4_562_500, 2)
+    assert first["openai/gpt-4o-mini"] == pytest.approx(1_642.50, abs=0.005)
+
+
+def test_api_price_multiplier_scales_every_bill():
+    d = small_plan()
+    d["pricing"] = {"api_price_multiplier": 0.8}
+    plan = parse(d)
+    first = bill.api_bill(plan, demand.build(plan))[("chat", "2027-01")]
+    # × 0.8: GPT-4o 27,375.00 → 21,900.00; Sonnet 4.5 36,956.25 → 29,565.00
+    assert first["openai/gpt-4o"] == pytest.approx(21_900.00, abs=0.005)
+    assert first["anthropic/claude-sonnet-4-5"] == pytest.approx(29_565.00, abs=0.005)
+
+
+def test_forecast_keys_api_bills_by_model_id_when_priced_as_paid():
+    from planner import inputs
+
+    d = small_plan()
+    d["workloads"][0]["compare_with"] = [{"model": "openai/gpt-4o", "discount": 0.5}]
+    plan = parse(d)
+    f = forecast.build(plan, inputs.load(plan))
+    assert list(f.break_even) == ["openai/gpt-4o"]
+    assert f.months[0].api_usd["openai/gpt-4o"] == pytest.approx(27_375.00 * 0.5, abs=0.005)
+    assert f.models == ["openai/gpt-4o"]
+
+
+@pytest.mark.parametrize("entry, field, words", [
+    ({"model": "openai/gpt-4o", "discount": 1.0}, "workloads[0].compare_with[0].discount", "less than 1"),
+    ({"model": "openai/gpt-4o", "discount": -0.1}, "workloads[0].compare_with[0].discount", "greater than or equal to 0"),
+    ({"model": "openai/gpt-4o", "cached_input_share": 1.5}, "workloads[0].compare_with[0].cached_input_share",
+     "less than or equal to 1"),
+    ({"model": "openai/gpt-4o", "cached_input_share": -0.2}, "workloads[0].compare_with[0].cached_input_share",
+     "greater than or equal to 0"),
+    ({"model": "openai/gpt-9o"}, "workloads[0].compare_with[0].model", "unknown API model 'openai/gpt-9o'"),
+    ("openai/gpt-9o", "workloads[0].compare_with[0]", "unknown API model 'openai/gpt-9o'"),
+    ({"model": "openai/gpt-4o", "discont": 0.5}, "workloads[0].compare_with[0].discont", "did you mean 'discount'"),
+])
+def test_api_terms_bad_input_is_one_line_naming_the_field(tmp_path, capsys, entry, field, words):
+    import yaml
+
+    from planner.cli import run
+
+    d = small_plan()
+    d["workloads"][0]["compare_with"] = [entry]
+    path = tmp_path / "plan.yaml"
+    path.write_text(yaml.safe_dump(d))
+    before = sorted(tmp_path.iterdir())
+    assert run(["validate", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert f": {field}: " in err and words in err, err
+    assert sorted(tmp_path.iterdir()) == before  # nothing written

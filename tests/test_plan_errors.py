@@ -41,7 +41,7 @@ CASES = [
     ("wrong-type", "horizon_months", "two years", "horizon_months", "integer"),
     ("zero-traffic", "workloads[0].traffic.requests_per_day", 0, "workloads[0].traffic.requests_per_day", "greater than 0"),
     ("negative-traffic", "workloads[0].traffic.requests_per_day", -5, "workloads[0].traffic.requests_per_day", "greater than 0"),
-    ("negative-tokens", "workloads[0].traffic.output_tokens", -1, "workloads[0].traffic.output_tokens", "greater than 0"),
+    ("negative-tokens", "workloads[0].traffic.output_tokens", -1, "workloads[0].traffic.output_tokens", "greater than or equal to 1"),
     ("share-above-one", "constraints.max_spot_share", 1.5, "constraints.max_spot_share", "less than or equal to 1"),
     ("share-below-zero", "constraints.headroom", -0.1, "constraints.headroom", "greater than or equal to 0"),
     ("buffer-above-one", "costs.uncertainty_buffer", 1.3, "costs.uncertainty_buffer", "less than or equal to 1"),

@@ -96,23 +96,22 @@ def test_quotas_offline_note_says_not_checked():
     assert "not checked" in quotas.NOT_CHECKED
 
 
-def test_quotas_cli_compares_forecast_fleet_and_exits_1_on_shortfall(tmp_path, monkeypatch, capsys):
-    import json
+def test_quotas_cli_compares_forecast_fleet_and_exits_1_on_shortfall(monkeypatch, capsys):
+    from pathlib import Path
 
     from planner.cli import run
 
-    client = boto3.client("service-quotas", region_name="eu-north-1")
+    # tests/fixtures/forecast_small.json: at its busiest month 5 × g6e.xlarge (4 vCPUs) on demand in eu-central-1
+    forecast = Path(__file__).parent / "fixtures" / "forecast_small.json"
+    client = boto3.client("service-quotas", region_name="eu-central-1")
     stub = Stubber(client)
-    for code, value in (("L-417A185B", 192.0), ("L-DB2E81BA", 64.0), ("L-7212CCBC", 0.0), ("L-3819A6DF", 8.0)):
+    for code, value in (("L-417A185B", 192.0), ("L-DB2E81BA", 16.0), ("L-7212CCBC", 0.0), ("L-3819A6DF", 8.0)):
         stub.add_response("get_service_quota", {"Quota": {"Value": value}}, {"ServiceCode": "ec2", "QuotaCode": code})
     monkeypatch.setattr(boto3.session, "Session",
-                        lambda: StubSession({("service-quotas", "eu-north-1"): client}))
-    fleet = [{"region": "eu-north-1", "instance_type": "p5.48xlarge", "count": 2, "purchase": "reserved_1y"}]
-    forecast = tmp_path / "forecast.json"
-    forecast.write_text(json.dumps({"months": [{"month": "2027-01", "workloads": [{"fleet": fleet}]}]}))
+                        lambda: StubSession({("service-quotas", "eu-central-1"): client}))
     with stub:
-        code = run(["quotas", "--regions", "eu-north-1", "--forecast", str(forecast)])
+        code = run(["quotas", "--regions", "eu-central-1", "--forecast", str(forecast)])
     captured = capsys.readouterr()
     assert code == 1
-    assert "L-417A185B" in captured.out and "fleet needs 384" in captured.out  # 2 × 192 vCPUs
-    assert "is 192 vCPUs but the fleet needs 384" in captured.err
+    assert "L-DB2E81BA" in captured.out and "fleet needs 20" in captured.out  # 5 × 4 vCPUs
+    assert "is 16 vCPUs but the fleet needs 20" in captured.err

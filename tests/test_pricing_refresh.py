@@ -10,6 +10,7 @@ from botocore.config import Config
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
+from planner.cli import run
 from planner.errors import ExitCode, UserError
 from pricing import refresh, snapshot
 
@@ -164,3 +165,85 @@ def test_refresh_with_moto_spot_history_fills_new_region():
     assert row.region == "sa-east-1" and row.on_demand_usd_per_hour == 55.04
     if row.spot_min_usd_per_hour is not None:
         assert row.spot_min_usd_per_hour <= row.spot_max_usd_per_hour
+
+
+# --- unreachable AWS, the time budget, and keeping good snapshots --------------------------------
+
+def unreachable_clients():
+    """Real botocore clients whose every request fails as if AWS could not be reached (no network used)."""
+    from botocore.exceptions import EndpointConnectionError
+
+    calls = []  # API calls made (botocore may send each more than once)
+
+    def refuse(request, **_kwargs):
+        raise EndpointConnectionError(endpoint_url=request.url)
+
+    clients = {}
+    for service, region in (("pricing", "us-east-1"), ("ec2", "us-east-1"), ("ec2", "eu-north-1")):
+        client = boto3.client(service, region_name=region, config=NO_RETRY)
+        client.meta.events.register("before-call", lambda model, **_k: calls.append(model.name))
+        client.meta.events.register("before-send", refuse)
+        clients[(service, region)] = client
+    return FakeSession(clients), calls
+
+
+def test_refresh_stops_at_the_first_connection_error():
+    session, calls = unreachable_clients()
+    steps = []
+    result = refresh.fetch(["us-east-1", "eu-north-1"], ["p5.48xlarge", "g5.xlarge"], base=snapshot.load(),
+                           session=session, today=TODAY, progress=steps.append)
+    assert len(calls) == 1 and steps == []  # one request, not one per region and type
+    assert result.offers == [] and result.exit_code == ExitCode.FAILURE
+    [failure] = result.failures
+    assert failure.startswith("stopped after 0 of 6 steps: AWS could not be reached (spot us-east-1: ")
+    assert "Could not connect to the endpoint URL" in failure
+
+
+def test_refresh_time_budget_stops_the_fetch_and_says_what_is_missing():
+    session, p_stub, e_stub = stubbed_clients()
+    ticks = iter([0.0, 1.0, 2.0] + [100.0] * 10)  # a fake clock: the budget runs out before the third call
+    steps = []
+    with p_stub, e_stub:
+        result = refresh.fetch(["us-east-1"], ["p5.48xlarge", "g5.xlarge"], base=snapshot.load(), session=session,
+                               today=TODAY, progress=steps.append, budget_s=10, clock=lambda: next(ticks))
+    assert len(steps) == 2  # spot, then p5's list prices
+    assert [o.instance_type for o in result.offers] == ["p5.48xlarge"]
+    assert result.failures == ["stopped after 2 of 3 steps: the time budget of 10 s ran out; the rest was not fetched"]
+
+
+def test_prices_cli_refresh_partial_fetch_never_replaces_an_existing_snapshot(tmp_path, monkeypatch, capsys):
+    session, calls = unreachable_clients()
+    monkeypatch.setattr(boto3.session, "Session", lambda: session)
+    out = tmp_path / "good.csv"
+    out.write_bytes(snapshot.SHIPPED_SNAPSHOT.read_bytes())
+    before = out.read_bytes()
+    code = run(["prices", "refresh", "--regions", "us-east-1", "--instance-types", "p5.48xlarge",
+                "--out", str(out), "--force"])
+    err = capsys.readouterr().err
+    assert code == 1 and len(calls) == 1
+    assert "AWS could not be reached" in err and "nothing written" in err
+    assert out.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["good.csv"]
+
+
+def test_refresh_partial_result_is_not_written_over_an_existing_file(tmp_path):
+    session, p_stub, e_stub = stubbed_clients(pricing_errors=("g5.xlarge",))
+    base = snapshot.load()
+    with p_stub, e_stub:
+        result = refresh.fetch(["us-east-1"], ["p5.48xlarge", "g5.xlarge"], base=base, session=session, today=TODAY)
+    out = tmp_path / "good.csv"
+    out.write_text("kept")
+    assert refresh.write_snapshot(base, result, out, force=True) is None
+    assert result.kept == out and result.written is None and out.read_text() == "kept"
+    assert refresh.write_snapshot(base, result, tmp_path / "new.csv") == tmp_path / "new.csv"  # a new file is fine
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.csv", "new.csv"]  # no temporary file left
+
+
+def test_prices_cli_refresh_shows_a_progress_bar_of_regions_times_types(tmp_path, monkeypatch, capsys):
+    session, p_stub, e_stub = stubbed_clients()
+    monkeypatch.setattr(boto3.session, "Session", lambda: session)
+    with p_stub, e_stub:
+        code = run(["prices", "refresh", "--regions", "us-east-1", "--instance-types", "p5.48xlarge,g5.xlarge",
+                    "--out", str(tmp_path / "new.csv")])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "1 regions × 2 types" in err and "3/3" in err

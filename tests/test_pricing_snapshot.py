@@ -129,8 +129,9 @@ def test_offers_for_derives_reserved_from_discount_and_marks_assumption():
     assert p5.price("on_demand") == 55.04
     assert p5.price("reserved_1y") == pytest.approx(38.528)  # 55.04 × 0.70
     assert p5.price("reserved_3y") == pytest.approx(30.272)  # 55.04 × 0.55
-    assert p5.price("spot") == 16.9508 and p5.spot_basis == "spot_min"
-    assert p5.assumed == frozenset({"reserved_1y", "reserved_3y"})
+    # only the cheapest zone is known (16.9508): conservative spot is 0.6 × on-demand = 33.024
+    assert p5.price("spot") == pytest.approx(33.024) and p5.spot_basis == "on_demand_fraction"
+    assert p5.assumed == frozenset({"reserved_1y", "reserved_3y", "spot"})
     assert p5.source == table.find("us-east-1", "p5.48xlarge").source and p5.date == "2026-07"
 
 
@@ -139,7 +140,34 @@ def test_offers_for_uses_file_reserved_and_spot_max_when_present(tmp_path):
     [offer] = pricing.offers_for(table, ["us-east-1"], None, reserved_1y_discount=0.3, reserved_3y_discount=0.5)
     assert offer.price("reserved_1y") == 40 and offer.price("reserved_3y") == pytest.approx(27.52)
     assert offer.assumed == frozenset({"reserved_3y"})
-    assert offer.price("spot") == 55.04 and offer.spot_basis == "spot_max"
+    assert offer.price("spot") == 55.04 and offer.spot_basis == "highest_zone"
+
+
+@pytest.mark.parametrize("smin, smax, basis, rule, usd", [
+    ("16.9508", "", "conservative", "on_demand_fraction", 0.6 * 55.04),  # 33.024: only the cheapest zone known
+    ("40", "", "conservative", "lowest_zone", 40.0),  # the cheapest zone is already above 0.6 × on-demand
+    ("17", "30", "conservative", "highest_zone", 30.0),  # the dearest zone known
+    ("17", "60", "conservative", "highest_zone", 55.04),  # never above on-demand
+    ("16.9508", "", "lowest_zone", "lowest_zone", 16.9508),  # the snapshot's optimistic quote, on request
+    ("17", "30", "lowest_zone", "lowest_zone", 17.0),
+    ("", "30", "lowest_zone", "highest_zone", 30.0),  # the only zone known
+])
+def test_offers_for_spot_basis(tmp_path, smin, smax, basis, rule, usd):
+    table = snapshot.load(write(tmp_path, row(smin=smin, smax=smax)))
+    [offer] = pricing.offers_for(table, ["us-east-1"], None, reserved_1y_discount=0.3, reserved_3y_discount=0.45,
+                                 spot_basis=basis)
+    assert offer.spot_basis == rule
+    assert offer.price("spot") == pytest.approx(usd)
+    assert ("spot" in offer.assumed) == (rule == "on_demand_fraction")
+
+
+def test_conservative_spot_fraction_is_above_what_the_snapshot_asks():
+    """0.6 × on-demand sits above 90 % of the shipped rows' cheapest-zone quotes (pricing/__init__.py)."""
+    table = snapshot.load()
+    ratios = sorted(o.spot_min_usd_per_hour / o.on_demand_usd_per_hour for o in table.offers
+                    if o.spot_min_usd_per_hour and o.on_demand_usd_per_hour)
+    assert ratios[int(0.9 * len(ratios))] <= pricing.SPOT_ON_DEMAND_FRACTION
+    assert 0.25 < ratios[len(ratios) // 2] < 0.35  # the median cheapest zone, ~0.30 × on-demand
 
 
 def test_offers_for_skips_rows_without_on_demand_and_reports_them():

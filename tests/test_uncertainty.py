@@ -18,7 +18,7 @@ from planner.forecast.serialize import to_json
 from planner.plan import parse
 from planner.service import build_forecast
 from planner.uncertainty.draws import sample, throughput_error_sd
-from planner.uncertainty.spec import Uncertainty
+from planner.plan import Uncertainty
 from pricing.terms import Purchase
 
 
@@ -63,8 +63,19 @@ def forecast():
      "negative spread"),
     ({"traffic": {"distribution": "lognorm"}}, "uncertainty.traffic.distribution", "did you mean 'lognormal'"),
     ({"growth": {"distribution": "lognormal"}}, "uncertainty.growth.distribution", "normal, uniform, fixed"),
-    ({"tokens": {"distribution": "normal", "median": 2}}, "uncertainty.tokens", "median does not apply"),
+    ({"tokens": {"distribution": "normal", "median": 2}}, "uncertainty.tokens.median", "median does not apply"),
     ({"seeds": 3}, "uncertainty.seeds", "unknown field"),
+    # every number bounded and finite
+    ({"draws": True}, "uncertainty.draws", "must be an integer"),
+    ({"draws": 2.5}, "uncertainty.draws", "whole number"),
+    ({"seed": -1}, "uncertainty.seed", "greater than or equal to 0"),
+    ({"traffic": {"sd": float("inf")}}, "uncertainty.traffic.sd", "finite number"),
+    ({"traffic": 2.5}, "uncertainty.traffic.sd", "less than or equal to 2"),
+    ({"growth": 0.5}, "uncertainty.growth.sd", "at most 0.2"),
+    ({"growth": {"distribution": "uniform", "low": -0.9, "high": 0.1}}, "uncertainty.growth.low", "-0.5..1.5"),
+    ({"on_demand_price": {"distribution": "uniform", "low": 0.0, "high": 2}}, "uncertainty.on_demand_price.low",
+     "0.01..100"),
+    ({"spot_price": {"distribution": "uniform", "low": 0.5}}, "uncertainty.spot_price.high", "needs low and high"),
 ])
 def test_uncertainty_bad_input_is_one_line_naming_the_field(tmp_path, capsys, section, field, words):
     plan = tmp_path / "plan.yaml"
@@ -84,22 +95,35 @@ def test_uncertainty_absent_or_zero_draws_gives_no_bands():
 # --- the draws ------------------------------------------------------------------------------------
 
 def test_uncertainty_throughput_sd_from_the_calibration_figures():
-    # for a normal error e, median |e| = 0.6745 sd; a 13.8 % median error is ln(1.138) in log terms
-    sd, where = throughput_error_sd({"leave_one_out_median_ape_pct": 13.8, "in_sample_median_ape_pct": 10.1})
-    assert sd == pytest.approx(math.log(1.138) / 0.6744897501960817)
-    assert "leave_one_out_median_ape_pct" in where
-    # one mapping per engine (the refitted calibration's shape): the largest engine's figure
-    sd, where = throughput_error_sd({"vllm": {"loo_operating_point_throughput_median_pct": 4.2},
-                                     "sglang": {"loo_operating_point_throughput_median_pct": 12.0}})
-    assert sd == pytest.approx(math.log(1.12) / 0.6744897501960817) and where.startswith("fit_quality.sglang.")
+    # for a normal error e, median |e| = 0.6745 sd; a 21.8 % median error is ln(1.218) in log terms.
+    # Per engine: the larger of the leave-one-source-out operating-point and maximum-throughput figures
+    fit = {"vllm": {"loso_operating_point_throughput_median_pct": 3.7, "loso_max_throughput_median_pct": 21.8,
+                    "loo_max_throughput_median_pct": 50.0},
+           "sglang": {"loo_operating_point_throughput_median_pct": 12.0}}
+    sd, where = throughput_error_sd(fit, "vllm")
+    assert sd == pytest.approx(math.log(1.218) / 0.6744897501960817)
+    assert where == "fit_quality.vllm.loso_max_throughput_median_pct = 21.8 %"
+    # a calibration without leave-one-source-out figures falls back to leave-one-out
+    sd, where = throughput_error_sd(fit, "sglang")
+    assert sd == pytest.approx(math.log(1.12) / 0.6744897501960817) and where.startswith("fit_quality.sglang.loo_")
     with pytest.raises(ValueError, match="uncertainty.throughput.sd"):
-        throughput_error_sd({})
+        throughput_error_sd(fit, "trtllm")
+    # the shipped calibration has a figure for every engine a plan may name
+    shipped = inputs_mod.perf_fit_quality()
+    assert all(throughput_error_sd(shipped, e)[0] > 0 for e in ("vllm", "sglang", "trtllm"))
+
+
+def test_uncertainty_throughput_spread_follows_each_workloads_engine():
+    fit = {"vllm": {"loso_max_throughput_median_pct": 10.0}, "trtllm": {"loso_max_throughput_median_pct": 40.0}}
+    d = sample(Uncertainty(draws=20_000, seed=2), ["vllm", "trtllm"], api_models=1, perf_fit=fit)
+    assert d.throughput_sd == pytest.approx((math.log(1.1) / 0.6744897501960817, math.log(1.4) / 0.6744897501960817))
+    assert np.std(np.log(d.throughput), axis=0) == pytest.approx(d.throughput_sd, rel=0.02)
 
 
 def test_uncertainty_draws_follow_their_distributions():
     spec = Uncertainty(draws=20_000, seed=1, growth={"distribution": "uniform", "low": -0.01, "high": 0.03},
                        spot_price={"distribution": "fixed"}, throughput={"sd": 0.2})
-    d = sample(spec, workloads=2, api_models=1, perf_fit={})
+    d = sample(spec, ["vllm", "vllm"], api_models=1, perf_fit={})
     assert d.traffic.shape == (20_000, 2) and d.on_demand_price.shape == (20_000,)
     assert np.median(d.traffic) == pytest.approx(1.0, abs=0.01)  # lognormal, median 1
     assert np.std(np.log(d.traffic)) == pytest.approx(0.30, rel=0.02)
@@ -109,7 +133,7 @@ def test_uncertainty_draws_follow_their_distributions():
     assert np.allclose(steps, np.round(steps))
     # each quantity has its own stream: changing one leaves the others' draws as they were
     other = sample(spec.model_copy(update={"traffic": Uncertainty().traffic.model_copy(update={"sd": 0.5})}),
-                   workloads=2, api_models=1, perf_fit={})
+                   ["vllm", "vllm"], api_models=1, perf_fit={})
     assert (other.growth == d.growth).all() and (other.tokens == d.tokens).all()
 
 
@@ -159,8 +183,8 @@ def test_bands_same_seed_same_json_whatever_the_processes(forecast):
 
 def test_bands_list_the_throughput_spread_they_assumed(forecast):
     (a,) = [a for a in forecast.assumptions if a.name == "uncertainty.throughput.sd"]
-    assert a.value == pytest.approx(throughput_error_sd(inputs_mod.perf_fit_quality())[0])
-    assert "perf_calibration.yaml" in a.source
+    assert a.value == {"vllm": pytest.approx(throughput_error_sd(inputs_mod.perf_fit_quality(), "vllm")[0])}
+    assert "perf_calibration.yaml" in a.source and "fit_quality.vllm.loso_" in a.source
 
 
 # --- the batched search: each draw sized as the forecast's own search would --------------------------

@@ -16,6 +16,7 @@ from pathlib import Path
 import typer
 from typer.core import TyperGroup
 
+from planner.commands._output import Column, Format, emit, format_option
 from planner.errors import ExitCode, UserError
 
 JSON_KEYS = ("region", "instance_type", "gpu", "gpu_count", "gpu_memory_gib", "vcpus",
@@ -119,65 +120,76 @@ def _money(value: float | None) -> str:
     return "-" if value is None else f"{value:,.4f}".rstrip("0").rstrip(".") if value < 10 else f"{value:,.2f}"
 
 
-def _print_table(result: PricesResult) -> None:
-    from rich.console import Console
-    from rich.table import Table
+def _spot(row: dict) -> str:
+    if row["spot_min_usd_per_hour"] is None:
+        return "-"
+    spot_max = row["spot_max_usd_per_hour"]
+    return _money(row["spot_min_usd_per_hour"]) + "–" + ("?" if spot_max is None else _money(spot_max))
 
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=220)
-    table = Table(title=f"offers for {result.plan_file} ($/instance-hour)", title_justify="left")
-    for name, justify in (("region", "left"), ("instance type", "left"), ("GPU × count", "left"),
-                          ("on-demand", "right"), ("spot min–max", "right"), ("reserved 1y", "right"),
-                          ("reserved 3y", "right"), ("source", "left"), ("date", "left")):
-        table.add_column(name, justify=justify, no_wrap=True)
+
+def _print_table(result: PricesResult, fmt: Format = Format.table) -> None:
     sources: dict[str, str] = {}
     for row in result.rows:
-        ref = sources.setdefault(row["source"], f"[{len(sources) + 1}]")
-        spot_max = row["spot_max_usd_per_hour"]
-        spot = _money(row["spot_min_usd_per_hour"]) + "–" + ("?" if spot_max is None else _money(spot_max))
-        if row["spot_min_usd_per_hour"] is None:
-            spot = "-"
-        r1 = _money(row["reserved_1y_usd_per_hour"]) + (" *" if row["reserved_1y_is_assumption"] else "")
-        r3 = _money(row["reserved_3y_usd_per_hour"]) + (" *" if row["reserved_3y_is_assumption"] else "")
-        table.add_row(row["region"], row["instance_type"], f"{row['gpu']} × {row['gpu_count']}",
-                      _money(row["on_demand_usd_per_hour"]) + (" (skipped)" if row["skipped"] else ""),
-                      spot, r1, r3, ref, row["date"])
-    console.print(table)
-    console.print("* assumed: on-demand × (1 − discount), not an AWS rate.   spot max '?' = not in the "
-                  "snapshot (it keeps the cheapest AZ only).")
-    for text, ref in sources.items():
-        console.print(f"{ref} {text}")
-    err = Console(stderr=True)
+        sources.setdefault(row["source"], f"[{len(sources) + 1}]")
+    columns = [
+        Column("region", "region"), Column("instance_type", "instance type"),
+        Column("gpu", "GPU × count", text=lambda r: f"{r['gpu']} × {r['gpu_count']}"),
+        Column("on_demand_usd_per_hour", "on-demand", numeric=True,
+               text=lambda r: _money(r["on_demand_usd_per_hour"]) + (" (skipped)" if r["skipped"] else "")),
+        Column("spot_min_usd_per_hour", "spot min–max", numeric=True, text=_spot),
+        Column("reserved_1y_usd_per_hour", "reserved 1y", numeric=True,
+               text=lambda r: _money(r["reserved_1y_usd_per_hour"]) + (" *" if r["reserved_1y_is_assumption"] else "")),
+        Column("reserved_3y_usd_per_hour", "reserved 3y", numeric=True,
+               text=lambda r: _money(r["reserved_3y_usd_per_hour"]) + (" *" if r["reserved_3y_is_assumption"] else "")),
+        Column("source", "source", text=lambda r: sources[r["source"]]), Column("date", "date"),
+    ]
+    if fmt is Format.csv:  # the raw values, the keys of --format json
+        columns = [Column(key, key) for key in JSON_KEYS]
+    emit(columns, result.rows, fmt, title=f"offers for {result.plan_file} ($/instance-hour)")
+    if fmt is Format.table:
+        print("* assumed: on-demand × (1 − discount), not an AWS rate.   spot max '?' = not in the "
+              "snapshot (it keeps the cheapest AZ only).")
+        for text, ref in sources.items():
+            print(f"{ref} {text}")
     for warning in result.warnings:
-        err.print(f"warning: {warning}", soft_wrap=True)
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def run_refresh(regions: list[str], instance_types: list[str], *, out: Path | None, base_path: Path | None,
-                force: bool, session=None, today: dt.date | None = None, show_progress: bool = True):
-    """Fetch live prices, write a new snapshot with what was fetched; returns the RefreshResult."""
-    from pricing import refresh, snapshot
+                force: bool, session=None, today: dt.date | None = None, show_progress: bool = True,
+                budget_s: float | None = None):
+    """Fetch live prices, write a new snapshot with what was fetched; returns the RefreshResult.
 
+    A partial fetch is written only to a new file: an existing --out (with --force) is kept.
+    """
+    from pricing import refresh, snapshot
+    from pricing.files import user_path
+
+    budget_s = refresh.DEFAULT_BUDGET_S if budget_s is None else budget_s
     base = snapshot.load(base_path)
     regions = regions or base.regions
     instance_types = instance_types or base.instance_types
     for region in regions:
         refresh.location_name(region)  # unknown region names fail before any call
     today = today or dt.date.today()
-    out = out or refresh.default_out(today)
-    if Path(out).exists() and not force:
+    out = user_path(out or refresh.default_out(today))
+    if out.exists() and not force:
         raise UserError("file exists; choose another --out or pass --force", file=str(out))
 
     if show_progress:
         from rich.console import Console
-        from rich.progress import Progress
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        with Progress(console=Console(stderr=True), transient=False) as bar:
-            task = bar.add_task("fetching prices", total=refresh.steps(regions, instance_types))
+        columns = (TextColumn(f"{len(regions)} regions × {len(instance_types)} types"), BarColumn(),
+                   MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"))
+        with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
+            task = bar.add_task("", total=refresh.steps(regions, instance_types))
             result = refresh.fetch(regions, instance_types, base=base, session=session, today=today,
+                                   budget_s=budget_s,
                                    progress=lambda what: bar.update(task, advance=1, description=what))
     else:
-        result = refresh.fetch(regions, instance_types, base=base, session=session, today=today)
+        result = refresh.fetch(regions, instance_types, base=base, session=session, today=today,
+                               budget_s=budget_s)
     if result.offers:
         refresh.write_snapshot(base, result, out, force=force)
     return result
@@ -193,7 +205,8 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         plan: Path | None = typer.Option(None, "--plan", metavar="PLAN.yaml",
                                          help="the plan file (usually given as the first argument)"),
-        as_json: bool = typer.Option(False, "--json", help="print a JSON list instead of a table"),
+        as_json: bool = typer.Option(False, "--json", help="print a JSON list (the same as --format json)"),
+        fmt: Format = format_option(),
     ) -> None:
         """List the offers a plan's regions and GPUs allow: on-demand, spot range, reserved, source, date.
 
@@ -204,12 +217,12 @@ def register(app: typer.Typer) -> None:
         if plan is None:
             raise UserError("give a plan file (planner prices PLAN.yaml) or a subcommand (planner prices refresh)")
         result = plan_prices(plan)
-        if as_json:
+        if as_json or fmt is Format.json:
             for warning in result.warnings:
                 print(f"warning: {warning}", file=sys.stderr)
             print(json.dumps([{k: row[k] for k in JSON_KEYS} for row in result.rows], indent=2))
         else:
-            _print_table(result)
+            _print_table(result, fmt)
 
     @prices_app.command("refresh")
     def refresh_command(
@@ -217,23 +230,33 @@ def register(app: typer.Typer) -> None:
         instance_types: list[str] | None = typer.Option(None, "--instance-types", help="comma-separated; default: the snapshot's types"),
         out: Path | None = typer.Option(None, "--out", help="new snapshot file (default ./aws_gpu_prices_<today>.csv)"),
         base: Path | None = typer.Option(None, "--base", help="snapshot to start from (default: the shipped one)"),
-        force: bool = typer.Option(False, "--force", help="overwrite --out if it exists"),
+        force: bool = typer.Option(False, "--force", help="overwrite --out if it exists (never with a partial fetch)"),
+        timeout: float = typer.Option(900.0, "--timeout", min=1.0, max=86400.0,
+                                      help="overall time budget in seconds; what is not fetched by then is reported"),
     ) -> None:
         """Fetch current on-demand, reserved and spot prices from AWS and write a new snapshot file.
+
+        Shows progress (regions × types) on stderr; stops at the first connection error or when
+        --timeout runs out. A partial fetch is written only to a new file, never over an existing one.
 
         Needs AWS credentials (Pricing API and EC2 read access). Example:
         planner prices refresh --regions eu-central-1,eu-north-1 --instance-types p5.48xlarge
         """
-        result = run_refresh(_split(regions), _split(instance_types), out=out, base_path=base, force=force)
+        result = run_refresh(_split(regions), _split(instance_types), out=out, base_path=base, force=force,
+                             budget_s=timeout)
         for note in result.notes:
             print(f"note: {note}", file=sys.stderr)
         if result.written:
             print(f"wrote {result.written} ({len(result.offers)} refreshed rows)")
             print(f"use it with `pricing: {{snapshot: {result.written}}}` in a plan")
         if result.failures:
-            print(f"error: refresh incomplete, {len(result.failures)} part(s) failed"
-                  f"{' (what was fetched is written)' if result.written else '; nothing written'}:",
-                  file=sys.stderr)
+            if result.written:
+                what = " (what was fetched is written)"
+            elif result.kept:
+                what = f"; {result.kept} was kept as it was (a partial fetch never replaces a snapshot)"
+            else:
+                what = "; nothing written"
+            print(f"error: refresh incomplete, {len(result.failures)} part(s) failed{what}:", file=sys.stderr)
             for failure in result.failures:
                 print(f"  {failure}", file=sys.stderr)
             raise typer.Exit(int(ExitCode.FAILURE))

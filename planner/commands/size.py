@@ -6,12 +6,14 @@ from pathlib import Path
 
 import typer
 
+from planner.commands._output import Column, Format, emit, format_option
+
 
 def register(app: typer.Typer) -> None:
     @app.command("size")
     def size(
         plan_file: Path = typer.Argument(..., metavar="PLAN.yaml", help="the plan file"),
-        as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+        as_json: bool = typer.Option(False, "--json", help="print JSON (the same as --format json)"),
         month: str = typer.Option(None, "--month", help="only this month (YYYY-MM); with --environment, "
                                   "the month whose fleet the stack provisions (default: the first)"),
         environment: str = typer.Option(None, "--environment", help="dev, staging or prod: print the resolved "
@@ -20,6 +22,7 @@ def register(app: typer.Typer) -> None:
                                      "the plan has several)"),
         region: str = typer.Option(None, "--region", help="with --environment: the stack's region (default: "
                                    "the region the planner chose)"),
+        fmt: Format = format_option(),
     ) -> None:
         """Size the cheapest fleet that meets each workload's peak demand, month by month.
 
@@ -32,7 +35,10 @@ def register(app: typer.Typer) -> None:
         Example: planner size examples/us-batch-summariser.yaml --environment prod --month 2027-06 --json
         """
         from planner import service
+        from planner.commands import _options
 
+        month = _options.month(month)
+        as_json = as_json or fmt is Format.json
         if environment is not None:
             spec = service.stack_spec(plan_file, environment, workload=workload, month=month, region=region)
             print(spec.model_dump_json(indent=2) if as_json else _spec_text(spec))
@@ -41,7 +47,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print(result.model_dump_json(indent=2))
             return
-        _print(result)
+        _print(result.model_dump(mode="json"), fmt)
 
 
 def _spec_text(spec) -> str:
@@ -63,31 +69,42 @@ def _spec_text(spec) -> str:
     return "\n".join(out)
 
 
-def _print(result) -> None:
-    from rich.console import Console
-    from rich.table import Table
+# one row per fleet line: whatever `service.size` returns, flattened for the output layer
+COLUMNS = [
+    Column("month", "month"), Column("workload", "workload"), Column("region", "region"),
+    Column("instance_type", "instance type"), Column("purchase", "purchase"),
+    Column("count", "count", numeric=True),
+    Column("hours", "hours", numeric=True, text=lambda r: f"{r['hours']:,.0f}"),
+    Column("usd_per_hour", "$/h", numeric=True, text=lambda r: f"{r['usd_per_hour']:,.4f}"),
+    Column("usd", "USD", numeric=True, text=lambda r: f"{r['usd']:,.0f}"),
+    Column("peak_requests_per_s", "peak req/s", numeric=True, text=lambda r: f"{r['peak_requests_per_s']:.2f}"),
+    Column("capacity_requests_per_s", "capacity req/s", numeric=True,
+           text=lambda r: f"{r['capacity_requests_per_s']:.2f}"),
+]
 
-    console = Console()
-    for c in result.choices:
-        eq = c.equivalent_instance_types
-        console.print(f"[bold]{c.workload}[/bold]: {c.instance_type} "
-                      f"({c.gpus_per_instance} × {c.gpu}, tp {c.tp}, "
-                      f"{c.replicas_per_instance} replica(s) per instance, "
-                      f"{c.replica_requests_per_s:.2f} req/s per replica) in {', '.join(c.regions)}; "
-                      f"{c.candidates_considered} candidates considered"
-                      + (f"; equivalent: {', '.join(eq)}" if eq else ""))
-    table = Table(title=f"fleet of {result.plan}")
-    for col in ("month", "workload", "region", "instance type", "purchase", "count", "hours", "$/h", "USD",
-                "peak req/s", "capacity req/s"):
-        table.add_column(col, justify="right" if col in ("count", "hours", "$/h", "USD", "peak req/s",
-                                                         "capacity req/s") else "left")
-    for m in result.months:
-        for w in m.workloads:
-            for i, line in enumerate(w.fleet):
-                table.add_row(m.month if i == 0 else "", w.name if i == 0 else "", line.region,
-                              line.instance_type, str(line.purchase), str(line.count),
-                              f"{line.hours:,.0f}", f"{line.usd_per_hour:,.4f}", f"{line.usd:,.0f}",
-                              f"{w.peak_requests_per_s:.2f}" if i == 0 else "",
-                              f"{w.capacity_requests_per_s:.2f}" if i == 0 else "")
-    console.print(table)
-    console.print(f"optimiser: {result.solve_seconds:.2f} s")
+
+def rows(result: dict) -> list[dict]:
+    """The size result's JSON data, one dict per fleet line."""
+    out = []
+    for m in result["months"]:
+        for w in m["workloads"]:
+            for line in w["fleet"]:
+                out.append({"month": m["month"], "workload": w["name"], **line,
+                            "peak_requests_per_s": w["peak_requests_per_s"],
+                            "capacity_requests_per_s": w["capacity_requests_per_s"]})
+    return out
+
+
+def _print(result: dict, fmt: Format = Format.table) -> None:
+    if fmt is Format.table:
+        for choice in result["choices"]:
+            eq = choice["equivalent_instance_types"]
+            print(f"{choice['workload']}: {choice['instance_type']} "
+                  f"({choice['gpus_per_instance']} × {choice['gpu']}, tp {choice['tp']}, "
+                  f"{choice['replicas_per_instance']} replica(s) per instance, "
+                  f"{choice['replica_requests_per_s']:.2f} req/s per replica) in {', '.join(choice['regions'])}; "
+                  f"{choice['candidates_considered']} candidates considered"
+                  + (f"; equivalent: {', '.join(eq)}" if eq else ""))
+    emit(COLUMNS, rows(result), fmt, title=f"fleet of {result['plan']}")
+    if fmt is Format.table:
+        print(f"optimiser: {result['solve_seconds']:.2f} s")

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from planner.errors import ExitCode
+
 
 def register(app: typer.Typer) -> None:
     @app.command("validate")
@@ -18,6 +20,12 @@ def register(app: typer.Typer) -> None:
 
         summary = service.validate(plan_file)
         _print(summary)
+        if summary.problems:
+            import sys
+
+            for problem in summary.problems:
+                print(f"error: {problem}", file=sys.stderr)
+            raise typer.Exit(int(ExitCode.USAGE))
 
 
 def _print(summary) -> None:
@@ -28,7 +36,8 @@ def _print(summary) -> None:
 
     console = Console()
     plan = summary.plan
-    console.print(f"[bold]{plan.name}[/bold]  {plan.file}: valid")
+    verdict = "valid" if not summary.problems else f"{len(summary.problems)} problem(s) the forecast would reject"
+    console.print(f"[bold]{plan.name}[/bold]  {plan.file}: {verdict}")
     months = plan.months()
     console.print(f"forecast {months[0]} .. {months[-1]} ({plan.horizon_months} months, {HOURS_PER_MONTH} h each)")
     c = plan.constraints
@@ -45,4 +54,8 @@ def _print(summary) -> None:
             table.add_row(label, str(value))
         console.print(table)
     for line in summary.notes:
-        console.print(f"note: {line}")
+        console.print(f"note: {line}", soft_wrap=True)
+    import sys
+
+    for line in summary.warnings:
+        print(f"warning: {line}", file=sys.stderr)

@@ -26,10 +26,10 @@ import numpy as np
 
 from planner.fleet.memo import Memo
 from planner.fleet.mix import (COMMITMENTS, _CERTIFY_REL, _dual_certificate, _hold_to_end, _solution, block_schedules,
-                               commitment_prices, cost_tables, held_to_end, monotone_dp, relaxed_bounds, schedule_usd,
-                               solve_mix, spot_cap)
+                               commitment_prices, cost_tables, effective_reserved_usd_per_hour, held_to_end,
+                               monotone_dp, relaxed_bounds, schedule_usd, solve_mix, spot_cap)
 from planner.fleet.model import Candidate
-from planner.fleet.size import Chosen
+from planner.fleet.size import MAX_INSTANCES, Chosen, NoCandidateFits
 from pricing.terms import DAYS_PER_MONTH, RESERVED, TERM_MONTHS, Purchase
 
 MAX_BATCH = 128  # draws per array operation (bounds memory: draws × need groups × months × levels)
@@ -66,22 +66,33 @@ def _search_batch(constraints, cands, mean_rps, levels, weights, floor_of, memo,
     # needs [draw, group, month, level] and the quick bound [draw, candidate] (as `quick_bounds`)
     base = (mean_rps[:, :, None] * levels[None, None, :]) * (1 + c.headroom)
     per_instance = g_rps[None, :] * capacity_factor[:, None]
-    needs = np.maximum(np.ceil(base[:, None] / per_instance[:, :, None, None] - 1e-9).astype(int),
+    exact = base[:, None] / per_instance[:, :, None, None]
+    if not np.isfinite(exact).all():
+        raise ArithmeticError("instances needed is not a finite number in some draw")
+    too_large = exact.max(axis=(2, 3), initial=0.0) > MAX_INSTANCES  # [draw, group]
+    needs = np.maximum(np.ceil(np.minimum(exact, MAX_INSTANCES + 1) - 1e-9).astype(int),
                        g_floor[None, :, None, None])
-    peaks = needs.max(axis=3)
-    cap_of = np.array([spot_cap(p, share) for p in range(int(peaks.max()) + 1)])
-    spot_units = np.floor(cap_of[peaks] / (1 + overhead) + 1e-9)
-    spot_usable = (cap_of[peaks] > 0).any(axis=(0, 2))  # [group]: may any draw run spot in any month?
+    caps = spot_cap(needs, share)  # per hour level
+    spot_units = np.floor(caps / (1 + overhead) + 1e-9)
+    spot_usable = (caps > 0).any(axis=(0, 2, 3))  # [group]: may any draw run spot in any hour?
     hours = weights * DAYS_PER_MONTH
     all_units = (needs * hours).sum(axis=(2, 3))
-    not_spot = (np.maximum(needs - spot_units[..., None], g_floor[None, :, None, None]) * hours).sum(axis=(2, 3))
+    not_spot = (np.maximum(needs - spot_units, g_floor[None, :, None, None]) * hours).sum(axis=(2, 3))
+    effective = np.array([1.0 if o == Purchase.ON_DEMAND else effective_reserved_usd_per_hour({o: 1.0}, [o], M)
+                          for o in (Purchase.ON_DEMAND, *RESERVED)])
     scaled = rates[None] * factor[:, None, :]  # [draw, candidate, option]
     non_spot = [options.index(o) for o in (Purchase.ON_DEMAND, *RESERVED)]
-    r_ns = scaled[:, :, non_spot].min(axis=2)
+    r_ns = (scaled[:, :, non_spot] * effective[None, None, :]).min(axis=2)
     r_spot = scaled[:, :, options.index(Purchase.SPOT)] * (1 + overhead)
     with np.errstate(invalid="ignore"):
         bound = np.where(np.isfinite(r_spot), r_ns * not_spot[:, group] + np.minimum(r_ns, r_spot)
                          * (all_units - not_spot)[:, group], r_ns * all_units[:, group])
+    bound = np.where(too_large[:, group], np.inf, bound)
+    if too_large.all(axis=1).any():
+        b = int(np.nonzero(too_large.all(axis=1))[0][0])
+        peaks = exact[b].max(axis=(1, 2))
+        i = int(np.argmin(peaks[group]))
+        raise NoCandidateFits(float(peaks[group[i]]), cands[i])
 
     regions = sorted(set(arrays.regions))
     region_of = np.array([regions.index(r) for r in arrays.regions])
@@ -98,11 +109,11 @@ def _search_batch(constraints, cands, mean_rps, levels, weights, floor_of, memo,
         col = bound[:, i]
         if later[pos] > kth.max() + 1e-6:
             break  # no candidate from here on can enter any draw's k best
-        if not (col <= kth + 1e-6).any():
+        if not (np.isfinite(col) & (col <= kth + 1e-6)).any():
             continue
         r = region_of[i]
         bar = np.minimum(best_cost[:, r], kth) + 1e-6
-        active = bound[:, i] <= bar
+        active = np.isfinite(col) & (col <= bar)  # an infinite bound: too large in that draw
         g = group[i]
         cost_all = np.full(B, math.inf)
         maker_all: list = [None] * B

@@ -8,7 +8,6 @@ Scaling group may launch.
 
 from __future__ import annotations
 
-import functools
 import math
 
 from planner import perf
@@ -35,16 +34,18 @@ def offers(plan: Plan, table: PriceTable) -> list[PricedOffer]:
     check_plan_regions(table, plan.constraints.regions, plan.constraints.gpus, file=plan.file)
     r1, r3 = reserved_discounts(plan)
     return offers_for(table, plan.constraints.regions, plan.constraints.gpus,
-                      reserved_1y_discount=r1, reserved_3y_discount=r3)
+                      reserved_1y_discount=r1, reserved_3y_discount=r3, spot_basis=plan.pricing.spot_basis)
 
 
-@functools.lru_cache(maxsize=65536)
-def replica_capacity(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, input_tokens: int,
-                     output_tokens: int, ttft_ms: float | None, tpot_ms: float | None,
-                     kv_precision: str | None, factors: perf.PerfFactors) -> perf.ReplicaCapacity:
-    """What one replica sustains (the throughput model, cached by value: every argument is a value)."""
-    return perf.estimate(model, gpu, precision, tp, input_tokens, output_tokens, ttft_ms=ttft_ms,
-                         tpot_ms=tpot_ms, kv_precision=kv_precision, factors=factors)
+def replica_capacity(model: ModelSpec, gpu: GpuSpec, workload: Workload, tp: int,
+                     factors: perf.PerfFactors) -> perf.ReplicaCapacity:
+    """What one replica of `workload` sustains on `gpu` at `tp` under its SLO, for its engine
+    (`perf.capacity`, which caches by value: every argument it receives is a value)."""
+    t = workload.traffic
+    return perf.capacity(model, gpu, precision=workload.precision, tp=tp, input_tokens=round(t.input_tokens),
+                         output_tokens=round(t.output_tokens), ttft_ms=workload.slo.ttft_ms,
+                         tpot_ms=workload.slo.tpot_ms, percentile=workload.slo.percentile, engine=workload.engine,
+                         kv_precision=workload.kv_precision, factors=factors)
 
 
 def candidates(plan: Plan, workload: Workload, priced: list[PricedOffer], model: ModelSpec,
@@ -53,23 +54,20 @@ def candidates(plan: Plan, workload: Workload, priced: list[PricedOffer], model:
     """Every (region, instance type, TP) that fits and meets the SLO, and why the rest do not.
 
     `capacities` (optional) keeps what one replica sustains per (GPU kind, TP) between calls for the
-    same model, precision, token counts and SLO (`planner.fleet.memo` passes one per such value).
+    same model, engine, precisions, token counts and SLO (`planner.fleet.memo` passes one per such
+    value).
     """
     allowed = set(plan.constraints.purchase)
     mult = plan.pricing.compute_price_multiplier
     spot_mult = plan.pricing.spot_price_multiplier
-    t = workload.traffic
     caps = {} if capacities is None else capacities
-    tokens_in, tokens_out = round(t.input_tokens), round(t.output_tokens)
 
     def capacity(gpu_name: str, tp: int):
         """(ReplicaCapacity or None, reason or None) for one GPU kind at one TP degree."""
         key = (gpu_name, tp)
         if key not in caps:
             try:
-                caps[key] = (replica_capacity(model, gpus[gpu_name], workload.precision, tp, tokens_in, tokens_out,
-                                              workload.slo.ttft_ms, workload.slo.tpot_ms, workload.kv_precision,
-                                              factors), None)
+                caps[key] = (replica_capacity(model, gpus[gpu_name], workload, tp, factors), None)
             except UserError as exc:  # e.g. fp8 on a GPU without FP8: this GPU is not a candidate
                 caps[key] = (None, f"{gpu_name}: {exc.message}")
         return caps[key]
@@ -91,6 +89,9 @@ def candidates(plan: Plan, workload: Workload, priced: list[PricedOffer], model:
         ok = serving[(gpu_name, count)] = []
         for tp in TP_DEGREES:
             if tp > count or count % tp:
+                continue
+            if workload.engine == "trtllm" and count // tp > 1:
+                # trtllm-serve runs one replica per instance (no data-parallel ranks behind one port)
                 continue
             cap, error = capacity(gpu_name, tp)
             if cap is None:
@@ -118,12 +119,18 @@ def candidates(plan: Plan, workload: Workload, priced: list[PricedOffer], model:
         o = po.offer
         usd = {option: rate * mult * (spot_mult if option == Purchase.SPOT else 1.0)
                for option, rate in po.usd_per_hour.items() if option in allowed}
+        spot_zone = [None if x is None else x * mult * spot_mult
+                     for x in (o.spot_min_usd_per_hour, o.spot_max_usd_per_hour)]
         out.append(Candidate(region=o.region, instance_type=o.instance_type, gpu=o.gpu,
                              gpus_per_instance=o.gpu_count, vcpus=o.vcpus, tp=key[3],
                              replicas_per_instance=o.gpu_count // key[3],
                              replica_requests_per_s=cap.requests_per_s, usd_per_hour=usd,
                              assumed=po.assumed, source=po.source, date=po.date,
                              on_demand_usd_per_gpu_hour=po.usd_per_hour[Purchase.ON_DEMAND] * mult / o.gpu_count,
+                             spot_basis=po.spot_basis if Purchase.SPOT in usd else None,
+                             spot_lowest_zone_usd_per_hour=spot_zone[0], spot_highest_zone_usd_per_hour=spot_zone[1],
+                             engine=workload.engine, kv_precision=cap.kv_precision, max_batch=cap.max_batch,
+                             max_num_batched_tokens=cap.max_num_batched_tokens,
                              equivalents=tuple(e.offer.instance_type for e, _ in group[1:]),
                              equivalent_vcpus=tuple(e.offer.vcpus for e, _ in group[1:])))
     return out, list(dict.fromkeys(reasons))

@@ -4,9 +4,10 @@ A forecast sizes its fleet many times: the base case, 2 scenarios, 10 sensitivit
 with `uncertainty`, every Monte Carlo draw. Most of what each sizing computes depends on few of the
 plan's values, so a `Memo` keeps it, keyed on exactly those values:
 
-- **priced offers**, keyed on the plan's regions, GPU kinds and reserved discounts;
+- **priced offers**, keyed on the plan's regions, GPU kinds, reserved discounts and spot basis;
 - **candidates** (and why the others do not serve), keyed on the model, the catalogs and
-  calibration, the precision, the rounded token counts, the SLO, the allowed purchase options,
+  calibration, the engine, the precisions, the rounded token counts, the SLO (limits and
+  percentile), the allowed purchase options,
   the price multipliers and the priced offers' values: everything `candidates` reads;
 - **cost tables and exact purchase mixes**, keyed on the bytes of the arrays they are computed
   from (instances needed per month and hour level, floors, hours per level), the rates and the
@@ -116,7 +117,8 @@ class Memo:
             self.price_table = table
         elif self.price_table is not table:
             raise ValueError("a Memo serves one price table")
-        key = (tuple(plan.constraints.regions), tuple(plan.constraints.gpus or ()), reserved_discounts(plan))
+        key = (tuple(plan.constraints.regions), tuple(plan.constraints.gpus or ()), reserved_discounts(plan),
+               plan.pricing.spot_basis)
         if key not in self._offers:
             self._offers[key] = offers(plan, table)
             self._priced_keys[id(self._offers[key])] = (self._offers[key], ("offers", key))
@@ -140,8 +142,9 @@ class Memo:
         t = workload.traffic
         tokens_in = t.input_tokens if input_tokens is None else input_tokens
         tokens_out = t.output_tokens if output_tokens is None else output_tokens
-        sized = (model, self._catalog_key(gpus), factors, workload.precision, workload.kv_precision,
-                 round(tokens_in), round(tokens_out), workload.slo.ttft_ms, workload.slo.tpot_ms)
+        sized = (model, self._catalog_key(gpus), factors, workload.engine, workload.precision, workload.kv_precision,
+                 round(tokens_in), round(tokens_out), workload.slo.ttft_ms, workload.slo.tpot_ms,
+                 workload.slo.percentile)
         key = (sized, tuple(plan.constraints.purchase), plan.pricing.compute_price_multiplier,
                plan.pricing.spot_price_multiplier, self._priced_key(priced))
         hit = self._candidates.get(key)

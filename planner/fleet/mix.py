@@ -1,11 +1,20 @@
 """The purchase mix over time, as an exact mixed-integer program (HiGHS through scipy.optimize.milp).
 
 Given how many instances each month needs at each hour level of the day, `solve_mix` finds the
-cheapest mix of reserved 1- and 3-year commitments (bought in the month they start and paid every
-hour of their term), on-demand and spot instances (paid only for the hours they run). Spot is
-capped at `max_spot_share` of the month's peak instances, never carries the redundancy floor, and
-needs `1 + spot_overhead` instances per instance of capacity. Commitments are costed for the
-months inside the horizon (`commitment_usd`: the one place the objective prices a commitment).
+cheapest mix of reserved 1- and 3-year commitments (bought in the month they start), on-demand and
+spot instances (paid only for the hours they run).
+
+- **Whole commitments.** A commitment is paid for every hour of its term, also the months after the
+  horizon: buying a 3-year reservation in the last month of a 12-month plan costs 36 months
+  (`commitment_usd`: the one place the objective prices a commitment; every bound below derives
+  from it). The objective is therefore the whole obligation signed plus the on-demand and spot
+  hours inside the horizon; `committed_past_horizon_usd` is the part of it that falls after the
+  horizon.
+- **Spot** never carries the redundancy floor, needs `1 + spot_overhead` instances per instance of
+  capacity (rounded down: two spot instances at 10 % overhead are one instance of capacity), and is
+  capped in every hour level at `max_spot_share` of the instances that level needs (`spot_cap`).
+  A cap per level keeps the optimum monotone in demand: a busier peak never lets the quiet hours
+  run more spot than before, so more traffic never costs less over the horizon.
 
 The program: integer commitments bought each month (`R[option, s]`), and for each month a one-hot
 choice `z[m, a]` of how many committed instances are active, whose on-demand and spot top-up cost
@@ -15,8 +24,10 @@ It is solved exactly, cheapest way first:
 
 1. **No commitment allowed**: each month pays its top-up at a = 0.
 2. **A monotone dynamic program** over the active count (commitments bought and held to the end of
-   the horizon, renewed when their term ends): exact whenever every allowed term outlasts the
-   horizon (then active counts can only grow), and otherwise a feasible schedule, the incumbent.
+   the horizon, renewed when their term ends): exact whenever every allowed term lasts at least
+   the horizon (then a commitment, once bought, is active to the end, active counts can only grow,
+   and each one costs its whole term whenever it is bought), and otherwise a feasible schedule, the
+   incumbent.
 3. **Lower bounds**: price each committed instance-month at λ[m], the cheapest per-month price of
    any commitment covering month m (`commitment_usd` spread over the months it covers, so Σ λ over
    a commitment's months never exceeds its price: the bound stays valid for any commitment
@@ -34,12 +45,16 @@ It is solved exactly, cheapest way first:
 5. **Otherwise the MILP**, reduced by the bound of step 3: any optimal solution costs the bound plus
    a non-negative reduced cost for each month's active count and each commitment, so active counts
    and purchases whose reduced cost alone exceeds the incumbent's gap are fixed out (exact).
+
+Every step takes `terms` (months per commitment option; AWS's by default): tests use short terms
+to prove exactness against brute force over a few months.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -60,15 +75,39 @@ class MixSolution:
     method: str = "milp"  # how it was proven optimal: "none", "monotone", "bound", "dual" or "milp"
 
 
-def commitment_usd(usd_per_hour: dict[Purchase, float], option: Purchase, start: int, months: int) -> float:
-    """What the objective charges for one commitment of `option` bought in month `start` of a
-    `months`-month horizon: every hour of its term that falls inside the horizon."""
-    return usd_per_hour[option] * HOURS_PER_MONTH * min(TERM_MONTHS[option], months - start)
+def commitment_usd(usd_per_hour: float, option: Purchase, count: int = 1, *,
+                   terms: Mapping[Purchase, int] = TERM_MONTHS) -> float:
+    """What `count` commitments of `option` at `usd_per_hour` each cost over their whole term (730
+    hours × term months, also the months after the horizon), whenever they are bought.
+
+    The one place the objective prices a commitment: the program's costs, the incumbents'
+    schedules, the commitment prices per month λ behind every lower bound and the dual certificate
+    all call it, so a change of pricing here changes every one of them together.
+    """
+    return count * usd_per_hour * HOURS_PER_MONTH * terms[option]
 
 
-def spot_cap(peak_need: int, max_spot_share: float) -> int:
-    """Spot instances a month may run: a share of its peak instances, rounded down."""
-    return math.floor(max_spot_share * peak_need + 1e-9)
+def effective_reserved_usd_per_hour(usd_per_hour: dict[Purchase, float], options, months: int, *,
+                                    terms: Mapping[Purchase, int] = TERM_MONTHS) -> float:
+    """The least a committed instance-hour inside a `months`-month horizon can cost: a commitment's
+    whole price (`commitment_usd`) spread over the most months of the horizon it can cover,
+    min(term, months) (inf when no option is allowed)."""
+    return min((commitment_usd(usd_per_hour[o], o, terms=terms) / HOURS_PER_MONTH / min(terms[o], months)
+                for o in options), default=math.inf)
+
+
+def spot_cap(need, max_spot_share: float):
+    """Spot instances an hour level may run: `max_spot_share` of the instances it needs, rounded down.
+
+    `need` is a count or an array of counts (one per hour level). Per level, not per month: a cap
+    taken from the month's peak would let a busier peak hour put more spot into the quiet hours,
+    and more traffic could then cost less. Per level the cap grows by at most one instance per
+    instance of need (share <= 1), and each extra spot instance replaces at most one on-demand
+    instance, so a level's cheapest cost never falls when its need rises.
+    """
+    if np.ndim(need) == 0:
+        return math.floor(max_spot_share * int(need) + 1e-9)
+    return np.floor(max_spot_share * np.asarray(need, dtype=float) + 1e-9).astype(int)
 
 
 # --- the exact on-demand and spot top-up ----------------------------------------------------------
@@ -120,7 +159,7 @@ class CostTable:
     month_usd: np.ndarray  # [m, a], inf where infeasible
     need: np.ndarray = field(repr=False, default=None)  # [m, h]
     floor: np.ndarray = field(repr=False, default=None)  # [m]
-    caps: np.ndarray = field(repr=False, default=None)  # [m] spot cap
+    caps: np.ndarray = field(repr=False, default=None)  # [m, h] spot cap of each hour level
     _spot: np.ndarray = field(repr=False, default=None)  # [cap, d] spot instances of the best cover
     _on_demand: np.ndarray = field(repr=False, default=None)  # [cap, d] on-demand instances of it
     _prices: tuple | None = field(repr=False, default=None)  # (key, λ) last computed
@@ -130,16 +169,18 @@ class CostTable:
         (m and a: one month, or arrays of months and counts: one row each)."""
         floor = self.floor[m]
         d = np.maximum(self.need[m] - np.maximum(a, floor)[..., None], 0)
-        cap = self.caps[m][..., None]
+        cap = self.caps[m]
         return np.maximum(floor - a, 0)[..., None] + self._on_demand[cap, d], self._spot[cap, d]
 
-    def commitment_prices(self, usd_per_hour: dict[Purchase, float]) -> np.ndarray:
+    def commitment_prices(self, usd_per_hour: dict[Purchase, float], terms: Mapping[Purchase, int] = TERM_MONTHS
+                          ) -> np.ndarray:
         """λ[m]: the cheapest price per month of any commitment covering month m (its
-        `commitment_usd` over the months it covers). Σ λ over any commitment's months ≤ its price."""
+        `commitment_usd` over the months of the horizon it covers). Σ λ over any commitment's
+        months ≤ its price."""
         M = self.month_usd.shape[0]
-        key = (M, tuple(sorted((o, usd_per_hour[o]) for o in self.options_r)))
+        key = (M, _key(usd_per_hour, self.options_r, terms))
         if self._prices is None or self._prices[0] != key:
-            self._prices = (key, commitment_prices(usd_per_hour, self.options_r, M))
+            self._prices = (key, commitment_prices(usd_per_hour, self.options_r, M, terms))
         return self._prices[1]
 
     def month_bounds(self, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -148,31 +189,43 @@ class CostTable:
         h = priced.min(axis=1)
         return h, priced - h[:, None]
 
-    def lower_bound_usd(self, usd_per_hour: dict[Purchase, float]) -> float:
-        """No mix costs less: each active commitment pays at least λ[m] in month m."""
+    def lower_bound_usd(self, usd_per_hour: dict[Purchase, float], terms: Mapping[Purchase, int] = TERM_MONTHS
+                        ) -> float:
+        """No mix costs less: each active commitment pays at least λ[m] in month m.
+
+        Valid under whole commitments: λ[m] is a commitment's whole price spread over the months of
+        the horizon it covers (never more than it costs), and each month's top-up is exact."""
         if not self.options_r:
             return float(self.month_usd[:, 0].sum())
-        h, _ = self.month_bounds(self.commitment_prices(usd_per_hour))
+        h, _ = self.month_bounds(self.commitment_prices(usd_per_hour, terms))
         return float(h.sum())
 
 
-def commitment_prices(usd_per_hour: dict[Purchase, float], options: list[Purchase], months: int) -> np.ndarray:
+def commitment_prices(usd_per_hour: dict[Purchase, float], options: list[Purchase], months: int,
+                      terms: Mapping[Purchase, int] = TERM_MONTHS) -> np.ndarray:
     """λ[m] for every month (see `CostTable.commitment_prices`); cached by value, read-only."""
-    return _commitment_prices(_key(usd_per_hour, options), months)
+    return _commitment_prices(_key(usd_per_hour, options, terms), months)
 
 
-def _key(usd_per_hour: dict[Purchase, float], options) -> tuple:
+def _key(usd_per_hour: dict[Purchase, float], options, terms: Mapping[Purchase, int] = TERM_MONTHS) -> tuple:
     """The values a commitment price depends on: each option's rate and term."""
-    return tuple((o, usd_per_hour[o], TERM_MONTHS[o]) for o in options)
+    return tuple((o, usd_per_hour[o], terms[o]) for o in options)
+
+
+def _price(key_item: tuple) -> float:
+    """`commitment_usd` of one (option, rate, term) entry of a `_key`."""
+    option, rate, term = key_item
+    return commitment_usd(rate, option, terms={option: term})
 
 
 @functools.lru_cache(maxsize=4096)
 def _commitment_prices(key: tuple, months: int) -> np.ndarray:
-    usd_per_hour = {o: rate for o, rate, _term in key}
     lam = np.full(months, np.inf)
-    for option, _rate, term in key:
-        per_month = np.array([commitment_usd(usd_per_hour, option, s, months) / min(term, months - s)
-                              for s in range(months)])
+    for item in key:
+        _option, _rate, term = item
+        price = _price(item)
+        # bought in month s, it covers min(term, months − s) months of the horizon
+        per_month = np.array([price / min(term, months - s) for s in range(months)])
         # the cheapest commitment bought in (m − term, m], i.e. covering month m
         padded = np.concatenate([np.full(term - 1, np.inf), per_month])
         windows = np.lib.stride_tricks.sliding_window_view(padded, term)
@@ -187,7 +240,8 @@ def cost_table(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, usd_per
 
     An hour needing `need` instances with `a` committed and a floor `f` runs (f − a)⁺ on-demand
     instances for the floor, and covers the rest, need − max(a, f), with the cheapest on-demand +
-    spot mix under the month's spot cap (`_top_up_table`, looked up for all a, m and h at once).
+    spot mix under that hour level's spot cap (`spot_cap` of its need; `_top_up_table`, looked up
+    for all a, m and h at once).
     """
     need = np.asarray(need, dtype=int)
     options_r = [o for o in COMMITMENTS if o in usd_per_hour]
@@ -206,7 +260,7 @@ class CostTables:
     month_usd: np.ndarray  # [b, m, a]
     need: np.ndarray  # [b, m, h]
     floor: np.ndarray  # [m]
-    caps: np.ndarray  # [b, m]
+    caps: np.ndarray  # [b, m, h] spot cap of each hour level
     spot: np.ndarray  # [b, cap, d]
     on_demand: np.ndarray  # [b, cap, d]
 
@@ -225,15 +279,13 @@ def cost_tables(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, od_rat
     the given `counts`: then month_usd[b, m, j] is the cost at counts[j])."""
     need = np.asarray(need, dtype=int)
     floor = np.asarray(floor, dtype=int)
-    peaks = need.max(axis=2)
-    cap_of = np.array([spot_cap(p, max_spot_share) for p in range(int(peaks.max()) + 1)], dtype=int)
-    caps = cap_of[peaks]
-    best, spot, on_demand = _top_up_tables(need.shape[0], od_rate, spot_rate, int(caps.max()), spot_overhead,
-                                           int(max(need.max(), 0)))
+    caps = spot_cap(need, max_spot_share)  # [b, m, h]: per hour level
+    best, spot, on_demand = _top_up_tables(need.shape[0], od_rate, spot_rate, int(caps.max(initial=0)),
+                                           spot_overhead, int(max(need.max(), 0)))
     a = np.arange(a_max + 1) if counts is None else np.asarray(counts, dtype=int)
     covered = np.maximum(a[None, :], floor[:, None])  # [m, a]: instances the floor or commitments give
     deficit = np.maximum(need[:, :, None, :] - covered[None, :, :, None], 0)  # [b, m, a, h]
-    flat = (np.arange(need.shape[0])[:, None] * best.shape[1] + caps)[:, :, None, None] * best.shape[2] + deficit
+    flat = (np.arange(need.shape[0])[:, None, None] * best.shape[1] + caps)[:, :, None, :] * best.shape[2] + deficit
     per_hour = best.reshape(-1).take(flat)
     short = np.maximum(floor[:, None] - a[None, :], 0)[None, :, :, None]  # floor instances bought on demand
     if od_rate is None:
@@ -246,21 +298,37 @@ def cost_tables(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, od_rat
 
 # --- the exact solve -----------------------------------------------------------------------------
 
-def _hold_to_end(usd_per_hour: dict[Purchase, float], options: list[Purchase], M: int):
+# --- the exact solve -----------------------------------------------------------------------------
+
+Terms = Mapping[Purchase, int]
+
+
+def top_up_usd(need: np.ndarray, floor: int, committed: int, weights: np.ndarray,
+               usd_per_hour: dict[Purchase, float], max_spot_share: float, spot_overhead: float) -> float:
+    """One month's cheapest on-demand and spot cost above `committed` instances (`need[h]` per hour
+    level): what a month costs besides its commitments (inf when no allowed option meets it)."""
+    od, spot = usd_per_hour.get(Purchase.ON_DEMAND), usd_per_hour.get(Purchase.SPOT)
+    tables = cost_tables(np.asarray(need, dtype=int)[None, None, :], np.array([int(floor)]), weights,
+                         None if od is None else np.array([od]), None if spot is None else np.array([spot]),
+                         max_spot_share, spot_overhead, int(committed), counts=np.array([int(committed)]))
+    return float(tables.month_usd[0, 0, 0])
+
+
+def _hold_to_end(usd_per_hour: dict[Purchase, float], options: list[Purchase], M: int, terms: Terms = TERM_MONTHS):
     """Cheapest way to hold one committed instance from month s to the end of the horizon (renewing
     a commitment when its term ends): (USD [s], the options bought in turn from s). Cached by value."""
-    return _hold_cached(_key(usd_per_hour, options), M)
+    return _hold_cached(_key(usd_per_hour, options, terms), M)
 
 
 @functools.lru_cache(maxsize=4096)
 def _hold_cached(key: tuple, M: int):
-    usd_per_hour = {o: rate for o, rate, _term in key}
     hold = np.zeros(M + 1)
     first: list[Purchase | None] = [None] * (M + 1)
     for s in range(M - 1, -1, -1):
         best, pick = math.inf, None
-        for option, _rate, term in key:
-            usd = commitment_usd(usd_per_hour, option, s, M) + hold[min(M, s + term)]
+        for item in key:
+            option, _rate, term = item
+            usd = _price(item) + hold[min(M, s + term)]
             if usd < best:
                 best, pick = usd, option
         hold[s], first[s] = best, pick
@@ -298,16 +366,17 @@ def monotone_dp(month_usd: np.ndarray, hold: np.ndarray) -> tuple[np.ndarray, np
     return cost, x
 
 
-def _monotone(t: CostTable, usd_per_hour: dict[Purchase, float]):
+def _monotone(t: CostTable, usd_per_hour: dict[Purchase, float], terms: Terms = TERM_MONTHS):
     """The cheapest schedule whose active commitments never fall (each bought and held to the end,
     renewed when its term ends). Returns (USD, active [m], bought {option: [s]})."""
     M = t.month_usd.shape[0]
-    hold, first = _hold_to_end(usd_per_hour, t.options_r, M)
+    hold, first = _hold_to_end(usd_per_hour, t.options_r, M, terms)
     cost, active = _monotone_dp(t.month_usd, hold)
-    return cost, active, held_to_end(active, first, t.options_r)
+    return cost, active, held_to_end(active, first, t.options_r, terms)
 
 
-def held_to_end(active: np.ndarray, first, options: list[Purchase]) -> dict[Purchase, list[int]]:
+def held_to_end(active: np.ndarray, first, options: list[Purchase], terms: Terms = TERM_MONTHS
+                ) -> dict[Purchase, list[int]]:
     """The purchases behind a non-decreasing active count whose commitments are held to the end:
     each month's increase bought with `first[month]` (`_hold_to_end`), renewed at each term's end."""
     M = len(active)
@@ -320,40 +389,46 @@ def held_to_end(active: np.ndarray, first, options: list[Purchase]) -> dict[Purc
         while more > 0 and start < M:  # buy, then renew each term until the horizon ends
             option = first[start]
             bought[option][start] += more
-            start += TERM_MONTHS[option]
+            start += terms[option]
     return bought
 
 
-def schedule_usd(t: CostTable, usd_per_hour: dict[Purchase, float], bought: dict[Purchase, list[int]]):
-    """(USD, active [m]) of a purchase schedule: its commitments plus each month's top-up."""
+def schedule_usd(t: CostTable, usd_per_hour: dict[Purchase, float], bought: dict[Purchase, list[int]],
+                 terms: Terms = TERM_MONTHS):
+    """(USD, active [m]) of a purchase schedule: its commitments (`commitment_usd`) plus each month's top-up."""
     M = t.month_usd.shape[0]
     active = np.zeros(M, dtype=int)
     usd = 0.0
     for option, counts in bought.items():
-        term = TERM_MONTHS[option]
+        term = terms[option]
         for s, n in enumerate(counts):
             if n:
-                usd += n * commitment_usd(usd_per_hour, option, s, M)
+                usd += commitment_usd(usd_per_hour[option], option, n, terms=terms)
                 active[s:s + term] += n
     return usd + float(t.month_usd[np.arange(M), np.minimum(active, t.a_max)].sum()), active
 
 
-def _relaxed(t: CostTable, usd_per_hour: dict[Purchase, float]):
+def _split(options: list[Purchase], M: int, terms: Terms) -> tuple[list[Purchase], list[Purchase]]:
+    """(long, short): the options whose term lasts the whole horizon (bought in any month, active to
+    its end) and the others."""
+    return [o for o in options if terms[o] >= M], [o for o in options if terms[o] < M]
+
+
+def _relaxed(t: CostTable, usd_per_hour: dict[Purchase, float], terms: Terms = TERM_MONTHS):
     """A lower bound at least as tight as Σ_m min_a (c[m, a] + λ[m] a), and the schedule behind it.
 
-    Commitments whose term outlasts the horizon ("long") keep their exact structure: bought in a
-    month, active to the end, so their count never falls. The others ("short") may be active in
-    any month at λ_short[m] (their cheapest price per covered month), as if they could end at
-    will. Every real schedule is one of these, at no lower cost. Solved exactly by the monotone
-    dynamic program over the long count x, each month adding short ones: min over A ≥ x of
-    c[m, A] + λ_short[m] (A − x). Returns (bound, {option: bought} when that schedule is a real
-    one with one short option, else None).
+    Commitments whose term lasts the horizon ("long") keep their exact structure: bought in a
+    month, active to the end, so their count never falls, each at its whole price. The others
+    ("short") may be active in any month at λ_short[m] (their cheapest price per covered month),
+    as if they could end at will. Every real schedule is one of these, at no lower cost. Solved
+    exactly by the monotone dynamic program over the long count x, each month adding short ones:
+    min over A ≥ x of c[m, A] + λ_short[m] (A − x). Returns (bound, {option: bought} when that
+    schedule is a real one with one short option, else None).
     """
     c = t.month_usd
     M, A1 = c.shape
-    long = [o for o in t.options_r if TERM_MONTHS[o] >= M]
-    short = [o for o in t.options_r if TERM_MONTHS[o] < M]
-    bounds, xs, priced_all = relaxed_bounds(c[None], usd_per_hour, t.options_r, np.ones(1))
+    long, short = _split(t.options_r, M, terms)
+    bounds, xs, priced_all = relaxed_bounds(c[None], usd_per_hour, t.options_r, np.ones(1), terms)
     if not long:
         return -math.inf, None  # the per-month bound says the same
     bound, x = float(bounds[0]), xs[0]
@@ -363,7 +438,7 @@ def _relaxed(t: CostTable, usd_per_hour: dict[Purchase, float]):
     priced = priced_all[0]
     totals = np.array([x[m] + int(np.argmin(priced[m, x[m]:])) for m in range(M)])
     option = short[0]
-    term = TERM_MONTHS[option]
+    term = terms[option]
     extra = totals - x
     bought_short = [0] * M
     for m in range(M):
@@ -371,32 +446,36 @@ def _relaxed(t: CostTable, usd_per_hour: dict[Purchase, float]):
         if extra[m] < still:
             return bound, None  # short commitments would have to end early: not a real schedule
         bought_short[m] = int(extra[m] - still)
-    best_long = [min(long, key=lambda o: commitment_usd(usd_per_hour, o, s, M)) for s in range(M)]
     bought = {o: [0] * M for o in t.options_r}
     bought[option] = bought_short
+    cheapest_long = _cheapest(usd_per_hour, long, terms)
     prev = 0
     for s in range(M):
         if x[s] > prev:
-            bought[best_long[s]][s] += int(x[s] - prev)
+            bought[cheapest_long][s] += int(x[s] - prev)
         prev = int(x[s])
     return bound, bought
 
 
+def _cheapest(usd_per_hour: dict[Purchase, float], options: list[Purchase], terms: Terms) -> Purchase:
+    """The option whose commitment costs least (`commitment_usd`; the same in every month)."""
+    return min(options, key=lambda o: commitment_usd(usd_per_hour[o], o, terms=terms))
+
+
 def relaxed_bounds(month_usd: np.ndarray, usd_per_hour: dict[Purchase, float], options_r: list[Purchase],
-                   scale: np.ndarray):
+                   scale: np.ndarray, terms: Terms = TERM_MONTHS):
     """`_relaxed`'s bound for a batch: month_usd[b, m, a], the commitment rates of `usd_per_hour`
     times scale[b]. Returns (bound [b] (−inf without a long option), long count x [b, m], the
     short-priced table [b, m, a] or None)."""
     B, M, A1 = month_usd.shape
-    long = [o for o in options_r if TERM_MONTHS[o] >= M]
-    short = [o for o in options_r if TERM_MONTHS[o] < M]
+    long, short = _split(options_r, M, terms)
     if not long:
         return np.full(B, -math.inf), np.zeros((B, M), dtype=int), None
-    hold = _long_hold(_key(usd_per_hour, long), M)[None, :] * scale[:, None]
+    hold = _long_hold(_key(usd_per_hour, long, terms), M)[None, :] * scale[:, None]
     a = np.arange(A1)[None, None, :]
     priced = None
     if short:
-        lam = (commitment_prices(usd_per_hour, short, M)[None, :] * scale[:, None])[:, :, None]
+        lam = (commitment_prices(usd_per_hour, short, M, terms)[None, :] * scale[:, None])[:, :, None]
         priced = month_usd + lam * a
         suffix = np.minimum.accumulate(priced[:, :, ::-1], axis=2)[:, :, ::-1]  # best A ≥ x
         g = suffix - lam * a
@@ -409,31 +488,31 @@ def relaxed_bounds(month_usd: np.ndarray, usd_per_hour: dict[Purchase, float], o
 @functools.lru_cache(maxsize=4096)
 def _long_hold(key: tuple, M: int) -> np.ndarray:
     """The cheapest commitment bought in month s that lasts to the end of the horizon, per s."""
-    usd_per_hour = {o: rate for o, rate, _term in key}
-    hold = np.array([min(commitment_usd(usd_per_hour, o, s, M) for o, _r, _t in key) for s in range(M)])
+    hold = np.full(M, min(_price(item) for item in key))
     hold.setflags(write=False)
     return hold
 
 
-def _blocks(t: CostTable, usd_per_hour: dict[Purchase, float]):
-    """The cheapest schedule in which commitments outlasting the horizon ("long") are bought and
+def _blocks(t: CostTable, usd_per_hour: dict[Purchase, float], terms: Terms = TERM_MONTHS):
+    """The cheapest schedule in which commitments lasting the horizon ("long") are bought and
     held, and the one shorter option is bought only in whole blocks starting at months 0, T, 2T, …
     (its term T): what falling demand wants (a block per year, sized to that year). Dynamic
     programming over the long count, with every block size at once. Returns {option: bought} or
     None when the plan does not have exactly one short option."""
-    return block_schedules(t.month_usd[None], usd_per_hour, t.options_r, np.ones(1))[0]
+    return block_schedules(t.month_usd[None], usd_per_hour, t.options_r, np.ones(1), terms)[0]
 
 
 def block_schedules(month_usd: np.ndarray, usd_per_hour: dict[Purchase, float], options_r: list[Purchase],
-                    scale: np.ndarray) -> list[dict[Purchase, list[int]] | None]:
+                    scale: np.ndarray, terms: Terms = TERM_MONTHS) -> list[dict[Purchase, list[int]] | None]:
     """`_blocks` for a batch: month_usd[b, m, a], commitment rates of `usd_per_hour` times scale[b]."""
     B, M, A1 = month_usd.shape
-    long = [o for o in options_r if TERM_MONTHS[o] >= M]
-    short = [o for o in options_r if TERM_MONTHS[o] < M]
+    long, short = _split(options_r, M, terms)
     if len(short) != 1:
         return [None] * B
-    option, term = short[0], TERM_MONTHS[short[0]]
-    hold = (_long_hold(_key(usd_per_hour, long), M) if long else np.full(M, math.inf))[None, :] * scale[:, None]
+    option, term = short[0], terms[short[0]]
+    hold = (_long_hold(_key(usd_per_hour, long, terms), M) if long else np.full(M, math.inf))[None, :] \
+        * scale[:, None]
+    block_usd = commitment_usd(usd_per_hour[option], option, terms=terms)
     a = np.arange(A1)
     sizes = a[None, :, None]  # block sizes y: [1, y, 1]
     best = np.full((B, A1), math.inf)
@@ -455,10 +534,11 @@ def block_schedules(month_usd: np.ndarray, usd_per_hour: dict[Purchase, float], 
             else:
                 backs.append(np.broadcast_to(a[None, None, :], f.shape))
             f = f + month_usd[:, m][:, index]
-        total = f + sizes * (commitment_usd(usd_per_hour, option, s, M) * scale)[:, None, None]
+        total = f + sizes * (block_usd * scale)[:, None, None]
         pick = np.argmin(total, axis=1)  # [b, long count]
         best = np.take_along_axis(total, pick[:, None, :], axis=1)[:, 0, :]
         record.append((s, pick, backs))
+    cheapest_long = _cheapest(usd_per_hour, long, terms) if long else None
     out = []
     for b in range(B):
         x = np.zeros(M, dtype=int)
@@ -473,7 +553,7 @@ def block_schedules(month_usd: np.ndarray, usd_per_hour: dict[Purchase, float], 
         prev = 0
         for s in range(M):
             if x[s] > prev:
-                bought[min(long, key=lambda o: commitment_usd(usd_per_hour, o, s, M))][s] += int(x[s] - prev)
+                bought[cheapest_long][s] += int(x[s] - prev)
             prev = int(x[s])
         out.append(bought)
     return out
@@ -491,11 +571,16 @@ def _infeasible(detail: str = "") -> UserError:
 
 
 def solve_mix(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, usd_per_hour: dict[Purchase, float],
-              max_spot_share: float, spot_overhead: float, table: CostTable | None = None) -> MixSolution:
+              max_spot_share: float, spot_overhead: float, table: CostTable | None = None, *,
+              terms: Terms = TERM_MONTHS) -> MixSolution:
     """Cheapest purchase mix meeting `need[m, h]` instances in every month m and hour level h.
 
     `weights[h]` is the number of hours of the day at level h; `usd_per_hour` holds the allowed
-    options only. Exact (see the module doc for the order of the proofs).
+    options only; `terms` the months each commitment lasts (AWS's by default; tests use short
+    terms to prove exactness against brute force over a few months). Each commitment is paid for
+    its whole term (`commitment_usd`), also where the term runs past the horizon; `cost_usd` is the
+    objective: the whole obligation signed plus the on-demand and spot hours inside the horizon.
+    Exact (see the module doc for the order of the proofs).
     """
     t = table or cost_table(need, floor, weights, usd_per_hour, max_spot_share, spot_overhead)
     c = t.month_usd
@@ -504,34 +589,36 @@ def solve_mix(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, usd_per_
         raise _infeasible()
     if not t.options_r:
         return _solution(t, float(c[:, 0].sum()), np.zeros(M, dtype=int), {}, "none")
-    cost, active, bought = _monotone(t, usd_per_hour)
-    if min(TERM_MONTHS[o] for o in t.options_r) >= M:  # nothing expires: active counts only grow
+    cost, active, bought = _monotone(t, usd_per_hour, terms)
+    if min(terms[o] for o in t.options_r) >= M:  # nothing expires: active counts only grow
         return _solution(t, cost, active, bought, "monotone")
-    lam = t.commitment_prices(usd_per_hour)
+    lam = t.commitment_prices(usd_per_hour, terms)
     h, reduced = t.month_bounds(lam)
     if cost - float(h.sum()) <= _CERTIFY_REL * max(1.0, abs(cost)):
         return _solution(t, cost, active, bought, "bound")
-    bound, relaxed = _relaxed(t, usd_per_hour)
-    for other in (relaxed, _blocks(t, usd_per_hour)):
+    bound, relaxed = _relaxed(t, usd_per_hour, terms)
+    for other in (relaxed, _blocks(t, usd_per_hour, terms)):
         if other is not None:
-            other_cost, other_active = schedule_usd(t, usd_per_hour, other)
+            other_cost, other_active = schedule_usd(t, usd_per_hour, other, terms)
             if other_cost < cost:
                 cost, active, bought = other_cost, other_active, other
         if cost - max(bound, float(h.sum())) <= _CERTIFY_REL * max(1.0, abs(cost)):
             return _solution(t, cost, active, bought, "bound")
-    if _dual_certificate(t, usd_per_hour, active, bought):
+    if _dual_certificate(t, usd_per_hour, active, bought, terms):
         return _solution(t, cost, active, bought, "dual")
     tolerance = _CERTIFY_REL * max(1.0, abs(cost))
-    return _milp(t, usd_per_hour, lam, reduced, cost - float(h.sum()) + tolerance, incumbent=(cost, active, bought))
+    return _milp(t, usd_per_hour, lam, reduced, cost - float(h.sum()) + tolerance, incumbent=(cost, active, bought),
+                 terms=terms)
 
 
 def _dual_certificate(t: CostTable, usd_per_hour: dict[Purchase, float], active: np.ndarray,
-                      bought: dict[Purchase, list[int]]) -> bool:
+                      bought: dict[Purchase, list[int]], terms: Terms = TERM_MONTHS) -> bool:
     """True when some prices λ[m] prove `active`/`bought` optimal (see step 4 of the module doc).
 
     λ[m] = S[m+1] − S[m]. Month m's count a* is a cheapest choice of c[m, a] + λ a iff
     lo[m] ≤ λ[m] ≤ hi[m], lo = max over a > a* of (c[a*] − c[a]) / (a − a*), hi = min over a < a*
-    of the same ratio. A commitment (s → e) needs S[e] − S[s] ≤ its price, = when bought.
+    of the same ratio. A commitment (s → e, e the end of its term or of the horizon) needs
+    S[e] − S[s] ≤ its whole price (`commitment_usd`), = when bought.
     """
     c = t.month_usd
     M, A1 = c.shape
@@ -555,9 +642,9 @@ def _dual_certificate(t: CostTable, usd_per_hour: dict[Purchase, float], active:
         if np.isfinite(lo[m]):
             edges.append((m + 1, m, -float(lo[m]) + tol))
     for option in t.options_r:
-        term = TERM_MONTHS[option]
+        term = terms[option]
+        price = commitment_usd(usd_per_hour[option], option, terms=terms)
         for s in range(M):
-            price = commitment_usd(usd_per_hour, option, s, M)
             e = min(M, s + term)
             edges.append((s, e, price + tol))
             if bought[option][s] > 0:
@@ -575,7 +662,7 @@ def _dual_certificate(t: CostTable, usd_per_hour: dict[Purchase, float], active:
 
 
 def _milp(t: CostTable, usd_per_hour: dict[Purchase, float], lam: np.ndarray, reduced: np.ndarray, gap: float,
-          incumbent) -> MixSolution:
+          incumbent, terms: Terms = TERM_MONTHS) -> MixSolution:
     """The integer program, with every variable whose reduced cost alone exceeds `gap` fixed at 0."""
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import coo_matrix
@@ -589,11 +676,12 @@ def _milp(t: CostTable, usd_per_hour: dict[Purchase, float], lam: np.ndarray, re
     cost = np.zeros(n)
     upper = np.ones(n)
     for k, opt in enumerate(options_r):
-        term = TERM_MONTHS[opt]
+        term = terms[opt]
+        whole = commitment_usd(usd_per_hour[opt], opt, terms=terms)  # the whole term, past the horizon too
         for s in range(M):
             j = k * M + s
-            cost[j] = commitment_usd(usd_per_hour, opt, s, M)
-            slack = cost[j] - float(lam[s:s + term].sum())  # ≥ 0: what each such commitment adds to the bound
+            cost[j] = whole
+            slack = whole - float(lam[s:s + term].sum())  # ≥ 0: what each such commitment adds to the bound
             upper[j] = a_max if slack <= 0 else min(a_max, math.floor(gap / slack))
     z = slice(n_r, n)
     cost[z] = np.where(np.isfinite(c), c, 0.0).ravel()
@@ -608,7 +696,7 @@ def _milp(t: CostTable, usd_per_hour: dict[Purchase, float], lam: np.ndarray, re
         c_i += cols + cols
         vals += [1.0] * len(cols) + [float(a) for a in A_vals]
         for k, opt in enumerate(options_r):
-            for s in range(max(0, m - TERM_MONTHS[opt] + 1), m + 1):
+            for s in range(max(0, m - terms[opt] + 1), m + 1):
                 r_i.append(M + m)  # active = purchases still in their term
                 c_i.append(k * M + s)
                 vals.append(-1.0)
@@ -652,9 +740,26 @@ def committed_past_horizon_usd(reserved_bought: dict[Purchase, list[int]], usd_p
 
 
 def lower_bound_usd(need: np.ndarray, weights: np.ndarray, usd_per_hour: dict[Purchase, float],
-                    spot_overhead: float) -> float:
-    """No mix pays less than its cheapest effective rate on every instance-hour it needs."""
-    rates = [usd_per_hour[o] for o in (Purchase.ON_DEMAND, *RESERVED) if o in usd_per_hour]
-    if Purchase.SPOT in usd_per_hour:
-        rates.append(usd_per_hour[Purchase.SPOT] * (1 + spot_overhead))
-    return min(rates) * float((need * weights).sum()) * DAYS_PER_MONTH
+                    spot_overhead: float, *, max_spot_share: float = 1.0, floor: np.ndarray | None = None) -> float:
+    """No mix pays less than its cheapest effective rate on every instance-hour it needs.
+
+    In each month and hour level, non-spot capacity (on-demand, or committed at its effective
+    reserved rate, `effective_reserved_usd_per_hour`) carries the floor and whatever spot cannot:
+    spot carries at most floor(spot_cap / (1 + overhead)) instances of capacity (`max_spot_share`,
+    as the mix caps it), each at spot rate × (1 + overhead) or more (capacity is rounded down).
+    Valid under whole commitments: a committed instance pays at least its effective rate in every
+    hour of the horizon it is active, and the months of its term after the horizon only add to the
+    objective.
+    """
+    r_ns = min(usd_per_hour.get(Purchase.ON_DEMAND, math.inf),
+               effective_reserved_usd_per_hour(usd_per_hour, [o for o in RESERVED if o in usd_per_hour], len(need)))
+    if Purchase.SPOT not in usd_per_hour:
+        return r_ns * float((need * weights).sum()) * DAYS_PER_MONTH
+    r_s = usd_per_hour[Purchase.SPOT] * (1 + spot_overhead)
+    if r_s >= r_ns:
+        return r_ns * float((need * weights).sum()) * DAYS_PER_MONTH
+    fl = np.zeros((need.shape[0], 1)) if floor is None else np.asarray(floor, dtype=float).reshape(-1, 1)
+    spot_capacity = np.floor(spot_cap(need, max_spot_share) / (1 + spot_overhead) + 1e-9)
+    by_spot = np.clip(np.minimum(spot_capacity, need - fl), 0, None)
+    per_hour = (need - by_spot) * (r_ns if math.isfinite(r_ns) else r_s) + by_spot * r_s
+    return float((per_hour * weights).sum()) * DAYS_PER_MONTH

@@ -1,7 +1,8 @@
 """What the fleet search returns: typed values, read by the forecast and by provisioning.
 
 A `FleetLine` is one group of identical instances bought one way in one month (forecast.json's
-`fleet` entries). A `RegionMonth` keeps what the lines summarise away and provisioning needs:
+`fleet` entries); a `Commitment` one reservation bought (forecast.json's `commitments`), paid for
+its whole term. A `RegionMonth` keeps what the lines summarise away and provisioning needs:
 how many instances run in each hour of the day, by capacity type.
 """
 
@@ -34,6 +35,34 @@ class FleetLine(BaseModel):
     usd: float  # count × usd_per_hour × hours
 
 
+def month_offset(month: str, k: int) -> str:
+    """The month `k` months after `month` (YYYY-MM)."""
+    year, mon = (int(x) for x in month.split("-"))
+    y, m = divmod(mon - 1 + k, 12)
+    return f"{year + y:04d}-{m + 1:02d}"
+
+
+class Commitment(BaseModel):
+    """Reserved instances bought in one month, paid every hour of their term (forecast.json `commitments`).
+
+    `usd_total` = count × usd_per_hour × 730 × term months = `usd_in_horizon` + `usd_after_horizon`.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    workload: str
+    region: str
+    instance_type: str
+    purchase: Purchase  # reserved_1y or reserved_3y
+    count: int  # instances reserved
+    start_month: str  # YYYY-MM, the month the term starts (bought)
+    end_month: str  # YYYY-MM, the last month the term covers (may lie after the horizon)
+    usd_per_hour: float  # per instance
+    usd_total: float  # the whole obligation signed
+    usd_in_horizon: float  # paid in the horizon's months (in the fleet lines' compute)
+    usd_after_horizon: float  # paid after the horizon's last month
+
+
 @dataclass(frozen=True)
 class Candidate:
     """One way to serve a workload: an instance type in a region at a tensor-parallel degree."""
@@ -51,13 +80,26 @@ class Candidate:
     source: str
     date: str
     on_demand_usd_per_gpu_hour: float = 0.0  # list price per GPU (prices retraining GPU-hours)
+    spot_basis: str | None = None  # the rule that priced usd_per_hour["spot"] (pricing.SpotRule); None: no spot
+    spot_lowest_zone_usd_per_hour: float | None = None  # the snapshot's cheapest zone, multipliers applied
+    spot_highest_zone_usd_per_hour: float | None = None  # its dearest zone (None: unknown)
     equivalents: tuple[str, ...] = ()  # other instance types with the same GPUs in this region, pricier
     equivalent_vcpus: tuple[int, ...] = ()  # their vCPUs, in the same order
+    # what the throughput model assumed of the server (the stack starts the engine with them)
+    engine: str = "vllm"
+    kv_precision: str = ""
+    max_batch: int = 0  # requests in flight per replica: the server's batch cap
+    max_num_batched_tokens: int = 0  # chunked-prefill token budget per engine step
 
     @property
     def requests_per_s(self) -> float:
         """What one instance serves: its replicas × what one replica sustains."""
         return self.replicas_per_instance * self.replica_requests_per_s
+
+    @property
+    def on_demand_usd_per_hour(self) -> float:
+        """The on-demand rate of one instance (multiplier applied), whether or not the plan may buy it."""
+        return self.on_demand_usd_per_gpu_hour * self.gpus_per_instance
 
     @property
     def max_vcpus(self) -> int:
@@ -112,6 +154,8 @@ class MonthFleet:
     unused_committed_hours: float
     unused_committed_usd: float
     hourly: dict[str, HourlyInstances] = field(default_factory=dict)  # region -> instances per hour
+    # what the month's compute rises by if spot capacity is unavailable all month (on demand instead)
+    spot_unavailable_usd: float = 0.0
 
     @property
     def compute_usd(self) -> float:
@@ -128,7 +172,22 @@ class WorkloadFleet:
     candidates: tuple[Candidate, ...]  # the chosen one per region (one region unless the plan asks for more)
     months: tuple[MonthFleet, ...]
     considered: int  # candidates that fit and met the SLO
-    commitments_past_horizon_usd: float = 0.0
+    commitments: tuple[Commitment, ...] = ()
+    # "if demand continues": compute in each month after the horizon while one of this workload's
+    # commitments still runs, demand held at the last month (the commitments still in their term, on
+    # demand and spot for the rest), then every month once they have all ended
+    after_horizon_compute_usd: tuple[float, ...] = ()
+    steady_compute_usd: float = 0.0
+
+    def compute_after_horizon(self, month: int) -> float:
+        """Compute in the `month`-th month after the horizon (0 = the first), demand held at the last month."""
+        seq = self.after_horizon_compute_usd
+        return seq[month] if month < len(seq) else self.steady_compute_usd
+
+    @property
+    def commitments_past_horizon_usd(self) -> float:
+        """The obligation signed inside the horizon that falls after it."""
+        return sum(c.usd_after_horizon for c in self.commitments)
 
     @property
     def candidate(self) -> Candidate:

@@ -8,12 +8,13 @@ from planner.fleet.memo import Memo
 from planner.fleet.model import FleetPlan, HourlyInstances, MonthFleet, WorkloadFleet
 from planner.forecast import decision, provenance, tco
 from planner.forecast.bill import api_bill
-from planner.forecast.model import (CATEGORIES, FleetChoice, Forecast, MonthForecast, PeriodTotals, PlatformUsd,
-                                    SelfHostedUsd, Totals, WorkloadMonth)
+from planner.fleet.model import month_offset
+from planner.forecast.model import (CATEGORIES, ContinuedDemand, FleetChoice, Forecast, MonthForecast, PeriodTotals,
+                                    PlatformUsd, SelfHostedUsd, Totals, WorkloadMonth)
 from planner.inputs import Inputs
-from planner.plan import Plan, Workload
+from planner.plan import Plan, Workload, workload_model_spec
 from pricing import platform as platform_mod
-from pricing.terms import HOURS_PER_MONTH
+from pricing.terms import HOURS_PER_MONTH, Purchase
 
 
 def _sum_dicts(dicts) -> dict[str, float]:
@@ -28,7 +29,8 @@ def root_volume(plan: Plan, workload: Workload, inputs: Inputs) -> tco.RootVolum
     """The root volume of each of the workload's instances (what the forecast costs and the stack creates)."""
     from planner import perf
 
-    return tco.root_volume(plan, perf.weights_gib(workload.model, workload.precision))
+    model = workload_model_spec(workload, inputs.models)
+    return tco.root_volume(plan, perf.weights_gib(model, workload.precision, inputs.perf_factors))
 
 
 def region_platform_usd(plan: Plan, workload: Workload, mf: MonthFleet, region: str, regions: int,
@@ -59,11 +61,31 @@ def platform_usd(plan: Plan, workload: Workload, wf: WorkloadFleet, month_index:
 
 def fleet_choice(wf: WorkloadFleet) -> FleetChoice:
     c = wf.candidate
+    busiest = max(wf.months, key=lambda mf: mf.instances_peak)
     return FleetChoice(workload=wf.workload, regions=[x.region for x in wf.candidates], instance_type=c.instance_type,
                        equivalent_instance_types=list(c.equivalents), gpu=c.gpu, gpus_per_instance=c.gpus_per_instance,
                        tp=c.tp, replicas_per_instance=c.replicas_per_instance,
                        replica_requests_per_s=c.replica_requests_per_s, candidates_considered=wf.considered,
-                       commitments_past_horizon_usd=wf.commitments_past_horizon_usd)
+                       peak_instances=busiest.instances_peak, peak_month=busiest.month)
+
+
+def retraining_gpu_hour_usd(plan: Plan, fleet_plan: FleetPlan, inputs: Inputs) -> dict[str, float]:
+    """Workload -> the on-demand price of one retraining GPU-hour: its own serving GPU's (the chosen
+    instance type's list price per GPU), or the cheapest offer of the plan's `costs.retraining_gpu`
+    in its regions (multiplier applied)."""
+    gpu = plan.costs.retraining_gpu
+    if gpu is None:
+        return {wf.workload: wf.candidate.on_demand_usd_per_gpu_hour for wf in fleet_plan.workloads}
+    from pricing import offers_for
+    from pricing.errors import UserError
+
+    found = offers_for(inputs.price_table, plan.constraints.regions, [gpu], reserved_1y_discount=0.0,
+                       reserved_3y_discount=0.0)
+    if not found:
+        raise UserError(f"no offer of {gpu} in {', '.join(plan.constraints.regions)} to price retraining on",
+                        file=plan.file, field="costs.retraining_gpu")
+    usd = min(po.usd_per_hour[Purchase.ON_DEMAND] / po.offer.gpu_count for po in found)
+    return {w.name: usd * plan.pricing.compute_price_multiplier for w in plan.workloads}
 
 
 def size(plan: Plan, inputs: Inputs, demand=None, *, memo: Memo | None = None) -> FleetPlan:
@@ -106,9 +128,9 @@ def build(plan: Plan, inputs: Inputs, *, demand=None, fleet_plan: FleetPlan | No
         fleet_plan = size(plan, inputs, demand, memo=memo)
     months = plan.months()
     buffer = plan.costs.uncertainty_buffer
-    gpu_hour_usd = fleet_plan.workloads[0].candidate.on_demand_usd_per_gpu_hour
+    gpu_hour_usd = retraining_gpu_hour_usd(plan, fleet_plan, inputs)
     volumes = {w.name: root_volume(plan, w, inputs) for w in plan.workloads}
-    models = list(dict.fromkeys(ref for w in plan.workloads for ref in w.compare_with))
+    models = list(dict.fromkeys(ref for w in plan.workloads for ref in w.api_models))
 
     months_out: list[MonthForecast] = []
     ws_cost = {w.name: 0.0 for w in plan.workloads}
@@ -119,6 +141,11 @@ def build(plan: Plan, inputs: Inputs, *, demand=None, fleet_plan: FleetPlan | No
                                                           "output_tokens", "mean_requests_per_s",
                                                           "peak_requests_per_s", "peak_output_tokens_per_s")}
     position = {(w, m): i for i, (w, m) in enumerate(zip(columns["workload"], columns["month"]))}
+    signed_after: dict[str, float] = {}  # month -> obligation after the horizon signed in it
+    for wf in fleet_plan.workloads:
+        for x in wf.commitments:
+            signed_after[x.start_month] = signed_after.get(x.start_month, 0.0) + x.usd_after_horizon
+            ws_cost[wf.workload] += x.usd_after_horizon
     for k, month in enumerate(months):
         workloads: list[WorkloadMonth] = []
         compute_sum = platform_sum = 0.0
@@ -131,7 +158,7 @@ def build(plan: Plan, inputs: Inputs, *, demand=None, fleet_plan: FleetPlan | No
             compute_sum += compute
             platform_sum += plat.total
             ws_cost[w.name] += compute + plat.total
-            incumbent_usd = bill[(w.name, month)][w.compare_with[0]]
+            incumbent_usd = bill[(w.name, month)][w.api_models[0]]
             api_cost[w.name] += incumbent_usd
             api_series[w.name].append((month, incumbent_usd))
             workloads.append(WorkloadMonth(
@@ -145,15 +172,18 @@ def build(plan: Plan, inputs: Inputs, *, demand=None, fleet_plan: FleetPlan | No
                 storage_gib_per_instance=float(volumes[w.name].gib),
                 unused_committed_hours=mf.unused_committed_hours, unused_committed_usd=mf.unused_committed_usd))
         shared = tco.shared_costs(plan, k, gpu_hour_usd)
-        shared_total += sum(shared.values())
+        shared_total += sum(v for name, v in shared.items() if name != "retraining")
+        for name, usd in gpu_hour_usd.items():  # retraining belongs to the workload retrained
+            ws_cost[name] += tco.retraining_usd(plan, k, usd)
         fixed = tco.api_path_fixed(plan, k)
         api_fixed_total += fixed
-        subtotal = compute_sum + platform_sum + sum(shared.values())
-        self_hosted = SelfHostedUsd(compute=compute_sum, platform=platform_sum, **shared, buffer=buffer * subtotal,
-                                    total=subtotal + buffer * subtotal)
+        after = signed_after.get(month, 0.0)
+        subtotal = compute_sum + platform_sum + sum(shared.values()) + after
+        self_hosted = SelfHostedUsd(compute=compute_sum, platform=platform_sum, **shared, committed_after_horizon=after,
+                                    buffer=buffer * subtotal, total=subtotal + buffer * subtotal)
         # the API path for model X: every workload that compares with X uses it, the others their first choice
         by_workload = {w.name: w for w in plan.workloads}
-        api_path = {ref: fixed + sum(wm.api_usd.get(ref, wm.api_usd[by_workload[wm.name].compare_with[0]])
+        api_path = {ref: fixed + sum(wm.api_usd.get(ref, wm.api_usd[by_workload[wm.name].api_models[0]])
                                      for wm in workloads) for ref in models}
         months_out.append(MonthForecast(
             month=month, workloads=workloads, api_usd=_sum_dicts(wm.api_usd for wm in workloads),
@@ -162,16 +192,49 @@ def build(plan: Plan, inputs: Inputs, *, demand=None, fleet_plan: FleetPlan | No
 
     requests = [sum(wm.requests for wm in m.workloads) for m in months_out]
     self_series = [m.self_hosted_usd.total for m in months_out]
-    breaks = {ref: decision.break_even(months, self_series, [m.api_path_usd[ref] for m in months_out], requests)
+    running = [m.self_hosted_usd.total - m.self_hosted_usd.committed_after_horizon * (1 + buffer) for m in months_out]
+    breaks = {ref: decision.break_even(months, self_series, [m.api_path_usd[ref] for m in months_out], requests,
+                                       running_self_usd=running)
               for ref in models}
     rec = decision.recommend(plan, ws_cost, api_cost, shared_total, api_fixed_total, api_series)
+    horizon = _totals(months_out)
     return Forecast(
         plan=plan, hours_per_month=HOURS_PER_MONTH,
         price_sources=provenance.price_sources(plan, inputs, fleet_plan),
         assumptions=provenance.assumptions(plan, inputs, fleet_plan),
         fleet_choice=[fleet_choice(wf) for wf in fleet_plan.workloads],
         months=months_out,
-        totals=Totals(first_12_months=_totals(months_out[:12]), horizon=_totals(months_out)),
+        totals=Totals(first_12_months=_totals(months_out[:12]), horizon=horizon),
+        commitments=[x for wf in fleet_plan.workloads for x in wf.commitments],
+        if_demand_continues=continued_demand(plan, fleet_plan, months_out, horizon, gpu_hour_usd),
         break_even=breaks, recommendation=rec,
-        quota_needs_vcpus=provenance.quota_needs(fleet_plan, inputs),
+        quota_needs_vcpus=provenance.quota_needs(plan, fleet_plan),
+        spot_prices=provenance.spot_prices(fleet_plan), risks=provenance.risks(fleet_plan),
         warnings=provenance.warnings(plan, fleet_plan))
+
+
+def continued_demand(plan: Plan, fleet_plan: FleetPlan, months_out: list[MonthForecast], horizon: PeriodTotals,
+                     gpu_hour_usd: dict[str, float]) -> ContinuedDemand:
+    """"If demand continues": the last month held (fleet, platform, people, API bill) until every
+    commitment has ended; the obligation after the horizon is then paid in the months it covers."""
+    buffer = plan.costs.uncertainty_buffer
+    n = len(months_out)
+    extra = max((len(wf.after_horizon_compute_usd) for wf in fleet_plan.workloads), default=0)
+    last = months_out[-1]
+    platform = last.self_hosted_usd.platform
+    token_bill = {ref: usd - last.api_path_fixed_usd for ref, usd in last.api_path_usd.items()}
+    self_after = 0.0
+    api_after = {ref: 0.0 for ref in token_bill}
+    for e in range(extra):
+        compute = sum(wf.compute_after_horizon(e) for wf in fleet_plan.workloads)
+        subtotal = compute + platform + sum(tco.shared_costs(plan, n + e, gpu_hour_usd).values())
+        self_after += subtotal * (1 + buffer)
+        fixed = tco.api_path_fixed(plan, n + e)
+        for ref, usd in token_bill.items():
+            api_after[ref] += usd + fixed
+    obligation = horizon.self_hosted_by_category_usd.committed_after_horizon * (1 + buffer)
+    return ContinuedDemand(
+        months_after_horizon=extra, through_month=month_offset(last.month, extra),
+        self_hosted_after_horizon_usd=self_after,
+        api_path_after_horizon_usd=api_after, self_hosted_usd=horizon.self_hosted_usd - obligation + self_after,
+        api_path_usd={ref: horizon.api_path_usd[ref] + api_after[ref] for ref in api_after})

@@ -14,8 +14,15 @@ from planner.plan import Plan
 MAX_WORKLOADS_FOR_EXACT_HYBRID = 12
 
 
-def break_even(months: list[str], self_usd: list[float], api_usd: list[float], requests: list[float]) -> BreakEven:
-    """First month cumulative self-hosted ≤ cumulative API, and where the monthly lines cross."""
+def break_even(months: list[str], self_usd: list[float], api_usd: list[float], requests: list[float], *,
+               running_self_usd: list[float] | None = None) -> BreakEven:
+    """First month cumulative self-hosted ≤ cumulative API, and where the monthly lines cross.
+
+    `self_usd` is what each month charges, the obligation after the horizon of the commitments
+    signed in it included: the cumulative comparison counts an obligation from the month it is
+    signed. `running_self_usd` (default `self_usd`) is each month's running cost without that
+    obligation: the monthly lines, and the volume where they cross, compare running costs.
+    """
     cum_s = cum_a = 0.0
     month = None
     for m, s, a in zip(months, self_usd, api_usd):
@@ -23,7 +30,8 @@ def break_even(months: list[str], self_usd: list[float], api_usd: list[float], r
         cum_a += a
         if month is None and cum_s <= cum_a:
             month = m
-    diffs = [a - s for s, a in zip(self_usd, api_usd)]  # >= 0: self-hosting is cheaper that month
+    running = self_usd if running_self_usd is None else running_self_usd
+    diffs = [a - s for s, a in zip(running, api_usd)]  # >= 0: self-hosting is cheaper that month
     for k, d in enumerate(diffs):
         if d >= 0:
             if k == 0:
@@ -62,7 +70,9 @@ def recommend(plan: Plan, ws_cost: dict[str, float], api_cost: dict[str, float],
               api_fixed_total: float, api_monthly: dict[str, list[tuple[str, float]]]) -> Recommendation:
     """API, self-host or hybrid per workload, with what decided it and the triggers that fired.
 
-    `ws_cost` is each workload's own fleet and platform over the horizon (before the buffer),
+    `ws_cost` is each workload's own fleet, platform, retraining and obligation after the horizon
+    (before the buffer); `shared_total` the people, data/eval and compliance the self-hosted path
+    needs for any workload;
     `api_cost` its token bill on its first compared model, `api_monthly` that bill month by month.
     """
     buffer = plan.costs.uncertainty_buffer
@@ -78,7 +88,7 @@ def recommend(plan: Plan, ws_cost: dict[str, float], api_cost: dict[str, float],
     decisions: list[WorkloadDecision] = []
     triggers: list[Trigger] = []
     for w in plan.workloads:
-        incumbent = w.compare_with[0]
+        incumbent = w.api_models[0]
         peak_month, peak_spend = max(api_monthly[w.name], key=lambda x: x[1])
         if w.name in forced:
             triggers.append(PolicyTrigger(kind=forced[w.name], workload=w.name))

@@ -13,12 +13,13 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from planner.fleet.model import FleetLine
+from planner.fleet.model import Commitment, FleetLine
 from planner.plan import Plan
 from pricing.terms import HOURS_PER_MONTH
 
-SCHEMA_VERSION = 2
-CATEGORIES = ("compute", "platform", "people", "data_eval", "compliance", "retraining", "buffer")
+SCHEMA_VERSION = 3
+CATEGORIES = ("compute", "platform", "people", "data_eval", "compliance", "retraining", "committed_after_horizon",
+              "buffer")
 PERIODS = ("first_12_months", "horizon")
 
 
@@ -71,13 +72,16 @@ class WorkloadMonth(Frozen):
 
 
 class SelfHostedUsd(Frozen):
-    compute: float
+    compute: float  # the fleet lines inside the horizon (reserved lines: the months of their term inside it)
     platform: float
     people: float
     data_eval: float
     compliance: float
     retraining: float
-    buffer: float
+    # the part of a commitment's term that falls after the horizon, charged in the month it is signed
+    # (the obligation exists from then; no later month of the forecast could carry it)
+    committed_after_horizon: float
+    buffer: float  # the uncertainty buffer on all of the above
     total: float
 
 
@@ -105,17 +109,37 @@ class Totals(Frozen):
     horizon: PeriodTotals
 
 
+class ContinuedDemand(Frozen):
+    """"If demand continues": the horizon's last month held until every commitment signed has ended.
+
+    The horizon's totals charge the obligation after the horizon and stop; this view runs the months
+    after it instead, with the last month's demand, fleet (no new commitment; on demand and spot
+    where one has ended), platform, people and API bill, so the reader sees what the obligation buys.
+    """
+
+    months_after_horizon: int  # 0: no commitment runs past the horizon (the view equals the horizon's)
+    through_month: Month  # the last month counted
+    self_hosted_after_horizon_usd: float  # those months, buffer included
+    api_path_after_horizon_usd: UsdByModel  # those months, at the last month's bill and the API path's own costs
+    # horizon + those months: the obligation after the horizon paid in the months it covers (not twice)
+    self_hosted_usd: float
+    api_path_usd: UsdByModel
+
+
 # --- break-even and the recommendation -----------------------------------------------------------
 
 class BreakEven(Frozen):
     """When self-hosting pays for itself against one API model."""
 
-    month: Month | None  # first month cumulative self-hosted ≤ cumulative API path; None: not in the horizon
+    # first month cumulative self-hosted ≤ cumulative API path (a commitment's obligation after the
+    # horizon counts from the month it is signed); None: not in the horizon
+    month: Month | None
     # where the monthly lines cross: "at_start" (self-hosting is cheaper from the first month),
     # "in_horizon" (crossing_month, at monthly_requests requests a month), "none" (they do not cross)
     crossing: Literal["at_start", "in_horizon", "none"]
     crossing_month: Month | None
     monthly_requests: float | None  # requests a month (all workloads) where the monthly lines cross
+    # (the crossing compares the months' running costs: without the obligation after the horizon)
 
 
 Decision = Literal["api", "self-host"]
@@ -188,7 +212,8 @@ class Assumption(Frozen):
 
 
 class FleetChoice(Frozen):
-    """The instance type a workload runs on, and why it fits."""
+    """The instance type a workload runs on, and why it fits. A workload keeps one instance type per
+    region for the whole horizon (its counts and purchase mix change month by month)."""
 
     workload: str
     regions: list[str]
@@ -200,7 +225,58 @@ class FleetChoice(Frozen):
     replicas_per_instance: int
     replica_requests_per_s: float
     candidates_considered: int
-    commitments_past_horizon_usd: float
+    peak_instances: int  # instances at the busiest hour of the busiest month, every region
+    peak_month: Month  # that month
+
+
+FleetChangeField = Literal["instance_type", "regions", "tp"]
+
+
+class FleetChange(Frozen):
+    """A variant (a scenario, or one side of a sensitivity) chooses another fleet for a workload
+    than the base forecast: both fleets, and what differs."""
+
+    source: Literal["scenario", "sensitivity"]
+    name: str  # the scenario (low, high) or the sensitivity parameter
+    side: Literal["low", "high"]
+    workload: str
+    changed: list[FleetChangeField]
+    base: FleetChoice
+    other: FleetChoice
+
+
+# --- spot: its price, its range, its risk ------------------------------------------------------------
+
+class SpotPrice(Frozen):
+    """How the spot rate of one chosen instance type was set, and the range the snapshot shows."""
+
+    workload: str
+    region: str
+    instance_type: str
+    # "highest_zone": the dearest zone the snapshot knows; "on_demand_fraction": a fixed fraction of
+    # on-demand (the snapshot knows only the cheapest zone); "lowest_zone": the cheapest zone's quote
+    basis: Literal["highest_zone", "on_demand_fraction", "lowest_zone"]
+    on_demand_fraction: float | None  # the fraction, when basis is on_demand_fraction
+    usd_per_hour: float  # the rate the forecast uses, multipliers applied
+    lowest_zone_usd_per_hour: float | None  # the snapshot's cheapest zone, multipliers applied
+    highest_zone_usd_per_hour: float | None  # its dearest zone (None: the snapshot does not know it)
+    on_demand_usd_per_hour: float
+    spot_usd: float  # the horizon's spot lines, at usd_per_hour
+    spot_usd_at_lowest_zone: float | None  # the same spot instance-hours at the cheapest zone's price
+
+
+class SpotUnavailableRisk(Frozen):
+    """Spot capacity gone for a whole month: on-demand instances replace the spot ones."""
+
+    code: Literal["spot_unavailable"] = "spot_unavailable"
+    workload: str
+    month: Month  # the month where it would cost most
+    spot_instances: int  # spot instances at that month's busiest hour
+    extra_usd: float  # what that month's compute rises by (commitments unchanged; before the buffer)
+    months_with_spot: int  # months of the horizon that run spot
+
+
+Risk = Annotated[Union[SpotUnavailableRisk], Field(discriminator="code")]
 
 
 # --- warnings -----------------------------------------------------------------------------------
@@ -212,11 +288,15 @@ class SpotShareWarning(Frozen):
     month: Month
 
 
-class CommitmentsPastHorizonWarning(Frozen):
-    code: Literal["commitments_past_horizon"] = "commitments_past_horizon"
-    workload: str
-    usd: float
-    after_month: Month
+class ThreeYearTermWarning(Frozen):
+    """The plan may buy 3-year reservations but looks less than 36 months ahead: such a commitment
+    is paid in full (counted in the totals), though demand after the horizon is unknown."""
+
+    code: Literal["three_year_term_beyond_horizon"] = "three_year_term_beyond_horizon"
+    horizon_months: int
+    term_months: int
+    instances_bought: int  # 3-year reserved instances the plan buys (0: allowed, not bought)
+    usd_after_horizon: float  # their obligation after the horizon
 
 
 class UnusedCommitmentsWarning(Frozen):
@@ -229,7 +309,7 @@ class QuotasNotCheckedWarning(Frozen):
     code: Literal["quotas_not_checked"] = "quotas_not_checked"
 
 
-ForecastWarning = Annotated[Union[SpotShareWarning, CommitmentsPastHorizonWarning, UnusedCommitmentsWarning,
+ForecastWarning = Annotated[Union[SpotShareWarning, ThreeYearTermWarning, UnusedCommitmentsWarning,
                                   QuotasNotCheckedWarning], Field(discriminator="code")]
 
 
@@ -240,13 +320,15 @@ class Scenario(Frozen):
     traffic_multiplier: float
     growth: dict[str, float | None]  # workload -> monthly growth (None: an explicit monthly series)
     spot_price_multiplier: float
+    api_price_multiplier: float  # every API bill × this (after each model's own discount)
     totals: Totals
     break_even: dict[str, BreakEven]
     fleet_choice: list[FleetChoice]
+    fleet_changes: list[FleetChange] = Field(default_factory=list)  # workloads whose fleet differs from the base
 
 
 class Sensitivity(Frozen):
-    parameter: Literal["traffic", "input_tokens", "output_tokens", "gpu_prices", "uncertainty_buffer"]
+    parameter: Literal["traffic", "input_tokens", "output_tokens", "gpu_prices", "api_prices", "uncertainty_buffer"]
     unit: Literal["multiplier", "fraction"]
     model: str | None
     base_value: float
@@ -258,6 +340,7 @@ class Sensitivity(Frozen):
     horizon_savings_base_usd: float | None
     horizon_savings_low_usd: float | None
     horizon_savings_high_usd: float | None
+    fleet_changes: list[FleetChange] = Field(default_factory=list)  # workloads whose fleet differs at low or high
 
 
 # --- Monte Carlo bands ---------------------------------------------------------------------------
@@ -301,7 +384,7 @@ class Bands(Frozen):
 # --- the whole forecast ---------------------------------------------------------------------------
 
 class Forecast(Frozen):
-    schema_version: Literal[2] = SCHEMA_VERSION
+    schema_version: Literal[3] = SCHEMA_VERSION
     plan: Plan
     hours_per_month: Literal[HOURS_PER_MONTH]
     price_sources: list[PriceSource]
@@ -309,9 +392,15 @@ class Forecast(Frozen):
     fleet_choice: list[FleetChoice]
     months: list[MonthForecast]
     totals: Totals
+    commitments: list[Commitment]  # every reservation bought, its whole term's cost split at the horizon
+    if_demand_continues: ContinuedDemand
     break_even: dict[str, BreakEven]  # API model -> break-even against it
     recommendation: Recommendation
-    quota_needs_vcpus: dict[str, dict[str, float]]  # region -> quota key -> vCPUs at the busiest month
+    # region -> quota key -> vCPUs prod, staging and dev need at the busiest month, each instance at the
+    # most vCPUs its group may launch
+    quota_needs_vcpus: dict[str, dict[str, float]]
+    spot_prices: list[SpotPrice]  # per chosen instance type the plan may run on spot
+    risks: list[Risk]  # what could go wrong, with its cost
     warnings: list[ForecastWarning]
     scenarios: list[Scenario] = Field(default_factory=list)
     sensitivity: list[Sensitivity] = Field(default_factory=list)
@@ -320,7 +409,19 @@ class Forecast(Frozen):
     @property
     def models(self) -> list[str]:
         """The compared API models, in the order the plan names them."""
-        return list(dict.fromkeys(ref for w in self.plan.workloads for ref in w.compare_with))
+        return list(dict.fromkeys(ref for w in self.plan.workloads for ref in w.api_models))
+
+    @property
+    def obligation_signed_usd(self) -> float:
+        """What every commitment bought costs over its whole term (before the buffer)."""
+        return sum(c.usd_total for c in self.commitments)
+
+    @property
+    def fleet_changes(self) -> list[FleetChange]:
+        """Every scenario's and sensitivity side's fleet that differs from the base (not serialised:
+        the changes live with their scenario and sensitivity entries)."""
+        return [c for s in self.scenarios for c in s.fleet_changes] + \
+            [c for s in self.sensitivity for c in s.fleet_changes]
 
     @property
     def workload_names(self) -> list[str]:

@@ -8,7 +8,8 @@
   instance-hours that run), container images pulled through NAT at each launch, and the responses'
   data transfer out;
 - people: ML and DevOps engineers; data and evaluation; compliance (one-time in the first month
-  plus monthly); retraining cycles (GPU-hours at on-demand list price every N months);
+  plus monthly); retraining cycles (every N months, each workload's GPU-hours at the on-demand
+  list price of its own serving GPU, or of the plan's `costs.retraining_gpu`);
 - buffer: the plan's uncertainty buffer on all of the above (the seeds' advice: 30 %).
 The API side is the token bill (`planner.forecast.bill`) plus the API path's own people and
 compliance (`api_path_fixed`).
@@ -16,6 +17,7 @@ compliance (`api_path_fixed`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from planner.environments import ALARMS_PER_SCALING_POLICY, NetworkShape
@@ -107,17 +109,26 @@ def sum_platform(items: list[PlatformUsd]) -> PlatformUsd:
     return PlatformUsd(**{name: sum(getattr(i, name) for i in items) for name in fields})
 
 
-def shared_costs(plan: Plan, month_index: int, gpu_hour_usd: float) -> dict[str, float]:
-    """People, data/eval, compliance and retraining of the self-hosted path in one month."""
+def retraining_usd(plan: Plan, month_index: int, gpu_hour_usd: float) -> float:
+    """One workload's retraining in one month: its GPU-hours per cycle at `gpu_hour_usd`, every N
+    months (not in the first)."""
     c = plan.costs
-    retraining = 0.0
     if c.retraining_every_months and month_index > 0 and month_index % c.retraining_every_months == 0:
-        retraining = c.retraining_gpu_hours * gpu_hour_usd
+        return c.retraining_gpu_hours * gpu_hour_usd
+    return 0.0
+
+
+def shared_costs(plan: Plan, month_index: int, retraining_gpu_hour_usd: Mapping[str, float]) -> dict[str, float]:
+    """People, data/eval, compliance and retraining of the self-hosted path in one month.
+
+    `retraining_gpu_hour_usd` maps each workload to the price of its retraining GPU-hours.
+    """
+    c = plan.costs
     return {
         "people": c.ml_engineers * c.ml_engineer_usd_month + c.devops_engineers * c.devops_usd_month,
         "data_eval": c.data_eval_usd_month,
         "compliance": c.compliance_usd_month + (c.compliance_one_time_usd if month_index == 0 else 0.0),
-        "retraining": retraining,
+        "retraining": sum(retraining_usd(plan, month_index, usd) for usd in retraining_gpu_hour_usd.values()),
     }
 
 

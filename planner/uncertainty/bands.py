@@ -10,12 +10,16 @@ token prices (compounded per year). For that draw:
 - the fleet: the same exact search as the forecast (`planner.fleet.size.search`) over the
   candidates at the drawn token counts, with the drawn capacity and price factors; it shares the
   forecast's `Memo`, so draws that meet the same purchase-mix problem solve it once;
-- self-hosted cost: compute from the purchase mix as the fleet lines price it; platform from the
-  same `planner.forecast.tco.region_platform_usd` (affine in instance-hours, launches, scaling
-  groups and egress, so evaluated once per region at unit inputs); people, data/eval, compliance
-  and retraining from `tco.shared_costs`; the plan's buffer on top;
+- self-hosted cost: compute from the purchase mix as the fleet lines price it, and each
+  commitment's whole obligation after the horizon in the month it is signed (as the forecast's
+  `committed_after_horizon`); platform from the same `planner.forecast.tco.region_platform_usd`
+  (affine in instance-hours, launches, scaling groups and egress, so evaluated once per region at
+  unit inputs); people, data/eval, compliance and retraining (each workload's GPU-hours at its own
+  serving GPU's on-demand price, or the plan's `costs.retraining_gpu`) from `tco.shared_costs`;
+  the plan's buffer on top;
 - the API path: each request priced by genai-prices at the drawn token counts and the month's
-  price, times the drawn price trend, plus the API path's own costs (`tco.api_path_fixed`).
+  price, as paid (cached input share, discount, `pricing.api_price_multiplier`), times the drawn
+  price trend, plus the API path's own costs (`tco.api_path_fixed`).
 
 Draws are split between processes (`os.fork`, where available); each draw is computed from its own
 pre-drawn values only, so the bands do not depend on how many processes ran them.
@@ -32,13 +36,14 @@ import numpy as np
 from planner.environments import Environment, network_shape
 from planner.fleet.memo import Memo
 from planner.fleet.batch import search_many
-from planner.fleet.size import floor_instances, hour_levels
+from planner.fleet.size import MAX_INSTANCES, NoCandidateFits, floor_instances, hour_levels
 from planner.forecast import tco
 from planner.forecast.bill import usd_per_request_by_month
 from planner.forecast.build import root_volume
 from planner.forecast.model import Assumption, Bands, BandMonth, BreakEvenPercentiles, UsdPercentiles
 from planner.inputs import Inputs
-from planner.plan import Plan
+from planner.plan import Plan, workload_model_spec
+from planner.plan.schema import MAX_REQUESTS_PER_DAY
 from planner.uncertainty.draws import MIN_MONTHLY_GROWTH, Draws, sample, throughput_error_sd
 from pricing import platform as platform_mod
 from pricing.terms import DAYS_PER_MONTH, HOURS_PER_MONTH, TERM_MONTHS, Purchase
@@ -59,7 +64,8 @@ class _Context:
     levels: list[tuple[np.ndarray, np.ndarray, np.ndarray]]  # per workload: levels, weights, hour of day -> level
     platform: dict  # (workload, region) -> affine coefficients of the platform total
     shared_fixed: np.ndarray  # [month] people, data/eval, compliance (retraining at 0 USD per GPU-hour)
-    shared_per_gpu_hour: np.ndarray  # [month] retraining GPU-hours
+    shared_per_gpu_hour: np.ndarray  # [month] retraining GPU-hours of one workload
+    retraining_gpu_hour_usd: float | None  # the plan's costs.retraining_gpu priced (None: each workload's own GPU)
     api_fixed: np.ndarray  # [month] the API path's own costs
     per_request: dict = field(default_factory=dict)  # (workload, tokens in, tokens out) -> {model: USD [month]}
     size_hint: dict = field(default_factory=dict)  # workload index -> its base fleet's instances (work order only)
@@ -99,15 +105,21 @@ def _affine_platform(plan: Plan, inputs: Inputs, workload, region: str) -> tuple
 
 
 def _context(plan: Plan, inputs: Inputs, memo: Memo, draws: Draws) -> _Context:
+    from planner.forecast.build import retraining_gpu_hour_usd
+
     months = plan.months()
-    shared = [tco.shared_costs(plan, m, 0.0) for m in range(len(months))]
-    with_gpu = [tco.shared_costs(plan, m, 1.0) for m in range(len(months))]
+    shared = [tco.shared_costs(plan, m, {}) for m in range(len(months))]
+    with_gpu = [tco.shared_costs(plan, m, {"one": 1.0}) for m in range(len(months))]
+    retraining = None
+    if plan.costs.retraining_gpu is not None:  # one price for every workload (it needs no fleet)
+        retraining = next(iter(retraining_gpu_hour_usd(plan, None, inputs).values()))
     return _Context(
         plan=plan, inputs=inputs, memo=memo, draws=draws, priced=memo.offers(plan, inputs.price_table),
-        models=list(dict.fromkeys(ref for w in plan.workloads for ref in w.compare_with)),
+        models=list(dict.fromkeys(ref for w in plan.workloads for ref in w.api_models)),
         rpd=_requests_per_day(plan, draws), levels=[hour_levels(w) for w in plan.workloads], platform={},
         shared_fixed=np.array([sum(s.values()) for s in shared]),
         shared_per_gpu_hour=np.array([b["retraining"] - a["retraining"] for a, b in zip(shared, with_gpu)]),
+        retraining_gpu_hour_usd=retraining,
         api_fixed=np.array([tco.api_path_fixed(plan, m) for m in range(len(months))]))
 
 
@@ -116,8 +128,9 @@ def _active(bought: list[int], term: int, months: int) -> np.ndarray:
 
 
 def _month_costs(ctx: _Context, i: int, chosen: list[list], rpd: np.ndarray, tokens_out: float):
-    """(compute USD [draw, month], platform USD [draw, month]) of workload i's chosen fleets, one
-    list of chosen regions per draw (rpd [draw, month] its requests per day)."""
+    """(compute USD [draw, month], platform USD [draw, month], obligation after the horizon signed
+    in each month [draw, month]) of workload i's chosen fleets, one list of chosen regions per draw
+    (rpd [draw, month] its requests per day)."""
     plan, w = ctx.plan, ctx.plan.workloads[i]
     levels, weights, hour_level = ctx.levels[i]
     D, M = rpd.shape
@@ -128,6 +141,7 @@ def _month_costs(ctx: _Context, i: int, chosen: list[list], rpd: np.ndarray, tok
         egress = requests * tokens_out * tco.EGRESS_BYTES_PER_OUTPUT_TOKEN / 1e9
     compute = np.zeros((D, M))
     platform = np.zeros((D, M))
+    after = np.zeros((D, M))
     for j in range(max(len(picks) for picks in chosen)):
         rows = [n for n, picks in enumerate(chosen) if len(picks) > j]
         picks = [chosen[n][j] for n in rows]
@@ -140,6 +154,9 @@ def _month_costs(ctx: _Context, i: int, chosen: list[list], rpd: np.ndarray, tok
             rate = np.array([p.usd_per_hour.get(option, 0.0) for p in picks])
             committed += active
             compute[rows] += active * rate[:, None] * float(HOURS_PER_MONTH)
+            # the whole term is signed: the months after the horizon fall in the month it is bought
+            past = np.maximum(0, np.arange(M) + TERM_MONTHS[option] - M)
+            after[rows] += bought * rate[:, None] * HOURS_PER_MONTH * past[None, :]
         on_demand = np.stack([p.solution.on_demand for p in picks])
         spot = np.stack([p.solution.spot for p in picks])
         instance_hours = committed * HOURS_PER_MONTH
@@ -163,7 +180,7 @@ def _month_costs(ctx: _Context, i: int, chosen: list[list], rpd: np.ndarray, tok
         a0, a_ih, a_launch, a_group, a_egress = (np.array(col)[:, None] for col in zip(*coefficients))
         platform[rows] += (a0 + a_ih * instance_hours + a_launch * launches + a_group * groups
                            + a_egress * (egress[rows] / share[:, None]))
-    return compute, platform
+    return compute, platform, after
 
 
 @dataclass
@@ -172,7 +189,8 @@ class _WorkloadDraws:
 
     compute: np.ndarray  # [draw, month]
     platform: np.ndarray  # [draw, month]
-    gpu_hour_usd: np.ndarray  # [draw] on-demand USD per GPU-hour of its first chosen candidate
+    after: np.ndarray  # [draw, month] obligation after the horizon, in the month it is signed
+    gpu_hour_usd: np.ndarray  # [draw] on-demand USD per retraining GPU-hour (its first chosen candidate's GPU)
     bills: dict[str, np.ndarray]  # API model -> [draw, month] token bill
 
 
@@ -185,11 +203,11 @@ def _evaluate_workload(ctx: _Context, i: int) -> _WorkloadDraws:
     w = plan.workloads[i]
     t = w.traffic
     D, M = d.count, len(plan.months())
-    out = _WorkloadDraws(compute=np.zeros((D, M)), platform=np.zeros((D, M)), gpu_hour_usd=np.zeros(D),
-                         bills={ref: np.zeros((D, M)) for ref in w.compare_with})
+    out = _WorkloadDraws(compute=np.zeros((D, M)), platform=np.zeros((D, M)), after=np.zeros((D, M)),
+                         gpu_hour_usd=np.zeros(D), bills={ref: np.zeros((D, M)) for ref in w.api_models})
     price_factors = {Purchase.ON_DEMAND: d.on_demand_price, Purchase.RESERVED_1Y: d.on_demand_price,
                      Purchase.RESERVED_3Y: d.on_demand_price, Purchase.SPOT: d.spot_price}
-    model = ctx.inputs.models[w.model]
+    model = workload_model_spec(w, ctx.inputs.models)
     levels, weights, _ = ctx.levels[i]
     tokens = d.tokens[:, i]
     for value in np.unique(tokens):
@@ -200,12 +218,20 @@ def _evaluate_workload(ctx: _Context, i: int) -> _WorkloadDraws:
         if not cands:
             raise _unservable(plan, i, value)
         rpd = ctx.rpd[at, i]
-        chosen = search_many(c, cands, rpd / 86400.0 * (1.0 / k), levels, weights,
-                             lambda rpi: floor_instances(plan, rpi, k), ctx.memo,
-                             capacity_factor=d.throughput[at, i],
-                             price_factors={o: f[at] for o, f in price_factors.items()})
-        out.compute[at], out.platform[at] = _month_costs(ctx, i, chosen, rpd, tokens_out)
-        out.gpu_hour_usd[at] = [picks[0].candidate.on_demand_usd_per_gpu_hour for picks in chosen]
+        if rpd.max(initial=0.0) > MAX_REQUESTS_PER_DAY:
+            raise _too_much_traffic(plan, i, float(rpd.max()))
+        try:
+            chosen = search_many(c, cands, rpd / 86400.0 * (1.0 / k), levels, weights,
+                                 lambda rpi: floor_instances(plan, rpi, k), ctx.memo,
+                                 capacity_factor=d.throughput[at, i],
+                                 price_factors={o: f[at] for o, f in price_factors.items()})
+        except NoCandidateFits as exc:
+            raise _too_large(plan, i, exc) from None
+        out.compute[at], out.platform[at], out.after[at] = _month_costs(ctx, i, chosen, rpd, tokens_out)
+        if ctx.retraining_gpu_hour_usd is None:
+            out.gpu_hour_usd[at] = [picks[0].candidate.on_demand_usd_per_gpu_hour for picks in chosen]
+        else:
+            out.gpu_hour_usd[at] = ctx.retraining_gpu_hour_usd
         out.gpu_hour_usd[at] *= d.on_demand_price[at]
         requests = rpd * DAYS_PER_MONTH
         for ref, usd in _per_request(ctx, i, tokens_in, tokens_out).items():
@@ -219,11 +245,15 @@ def _combine(ctx: _Context, parts: list[_WorkloadDraws]) -> tuple[np.ndarray, np
     D, M = d.count, len(plan.months())
     compute_sum = np.zeros((D, M))
     platform_sum = np.zeros((D, M))
+    after_sum = np.zeros((D, M))
+    gpu_hour_usd = np.zeros(D)  # retraining: each workload's GPU-hours at its own price
     for part in parts:
         compute_sum += part.compute
         platform_sum += part.platform
+        after_sum += part.after
+        gpu_hour_usd += part.gpu_hour_usd
     subtotal = compute_sum + platform_sum + (ctx.shared_fixed[None, :] + ctx.shared_per_gpu_hour[None, :]
-                                             * parts[0].gpu_hour_usd[:, None])
+                                             * gpu_hour_usd[:, None]) + after_sum
     self_usd = subtotal + plan.costs.uncertainty_buffer * subtotal
     years = np.arange(M) / 12.0
     trend = {ref: d.api_price[:, j][:, None] ** years[None, :] for j, ref in enumerate(ctx.models)}
@@ -231,7 +261,7 @@ def _combine(ctx: _Context, parts: list[_WorkloadDraws]) -> tuple[np.ndarray, np
     for j, ref in enumerate(ctx.models):
         total = np.repeat(ctx.api_fixed[None, :], D, axis=0)
         for w, part in zip(plan.workloads, parts):
-            used = ref if ref in part.bills else w.compare_with[0]
+            used = ref if ref in part.bills else w.api_models[0]
             total += part.bills[used] * trend[used]
         api_usd[:, j] = total
     return self_usd, api_usd
@@ -242,7 +272,8 @@ def _per_request(ctx: _Context, i: int, tokens_in: float, tokens_out: float) -> 
     key = (i, round(tokens_in), round(tokens_out))
     if key not in ctx.per_request:
         months = ctx.plan.months()
-        by_month = usd_per_request_by_month(ctx.plan.workloads[i], months, tokens_in, tokens_out)
+        by_month = usd_per_request_by_month(ctx.plan.workloads[i], months, tokens_in, tokens_out,
+                                            multiplier=ctx.plan.pricing.api_price_multiplier)
         ctx.per_request[key] = {ref: np.array([prices[m] for m in months]) for ref, prices in by_month.items()}
     return ctx.per_request[key]
 
@@ -253,6 +284,23 @@ def _unservable(plan: Plan, i: int, factor: float):
     return UserError(f"workloads[{i}] cannot be served at {factor:.2f}× its tokens per request, which this "
                      "section draws: narrow it, or relax the workload's SLO", file=plan.file,
                      field="uncertainty.tokens")
+
+
+def _too_much_traffic(plan: Plan, i: int, rpd: float):
+    from planner.errors import UserError
+
+    return UserError(f"draws take workloads[{i}] to {rpd:.3g} requests/day, more than the "
+                     f"{MAX_REQUESTS_PER_DAY:g} the planner sizes: narrow the traffic or growth spread",
+                     file=plan.file, field="uncertainty.traffic")
+
+
+def _too_large(plan: Plan, i: int, exc: NoCandidateFits):
+    from planner.errors import UserError
+
+    return UserError(f"in some draw workloads[{i}] needs {exc.fewest:,.0f} instances of "
+                     f"{exc.candidate.instance_type} at its peak hour, more than the {MAX_INSTANCES} per region "
+                     "the planner sizes: narrow the traffic, growth or throughput spread", file=plan.file,
+                     field="uncertainty.traffic")
 
 
 _FORKED: _Context | None = None  # the context a forked worker inherits (set only around the pool)
@@ -300,9 +348,13 @@ def assumptions(plan: Plan, inputs: Inputs) -> list[Assumption]:
     spec = plan.uncertainty
     if spec is None or spec.throughput.sd is not None or spec.throughput.distribution not in ("lognormal", "normal"):
         return []
-    sd, where = throughput_error_sd(inputs.perf_fit)
-    return [Assumption(name="uncertainty.throughput.sd", value=sd, is_assumption=False,
-                       source=f"planner/data/perf_calibration.yaml {where}: sd = ln(1 + median) / 0.6745")]
+    engines = sorted({w.engine for w in plan.workloads})
+    found = {engine: throughput_error_sd(inputs.perf_fit, engine) for engine in engines}
+    return [Assumption(name="uncertainty.throughput.sd", value={engine: sd for engine, (sd, _) in found.items()},
+                       is_assumption=False,
+                       source="planner/data/perf_calibration.yaml, per engine the larger leave-one-source-out median "
+                              "error of throughput (operating point, maximum): "
+                              + "; ".join(where for _, where in found.values()) + "; sd = ln(1 + median) / 0.6745")]
 
 
 def run(plan: Plan, inputs: Inputs, memo: Memo, *, workers: int | None = None, base=None) -> Bands | None:
@@ -314,8 +366,8 @@ def run(plan: Plan, inputs: Inputs, memo: Memo, *, workers: int | None = None, b
     spec = plan.uncertainty
     if spec is None or spec.draws == 0:
         return None
-    models = list(dict.fromkeys(ref for w in plan.workloads for ref in w.compare_with))
-    draws = sample(spec, len(plan.workloads), len(models), inputs.perf_fit)
+    models = list(dict.fromkeys(ref for w in plan.workloads for ref in w.api_models))
+    draws = sample(spec, [w.engine for w in plan.workloads], len(models), inputs.perf_fit)
     ctx = _context(plan, inputs, memo, draws)
     if base is not None:
         ctx.size_hint = {i: wm.instances for i, wm in enumerate(base.months[-1].workloads)}

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from planner.uncertainty.spec import NORMAL_MULTIPLIER_FLOOR, Multiplier, Uncertainty, _Spread
+from planner.plan.schema import NORMAL_MULTIPLIER_FLOOR, Multiplier, Uncertainty, _Spread
 
 TOKEN_GRID_LOG_STEP = 0.05
 MIN_MONTHLY_GROWTH = -0.5  # a drawn monthly growth never falls below −50 %
@@ -35,34 +35,39 @@ class Draws:
     on_demand_price: np.ndarray  # [draw] multiplier on on-demand and reserved rates
     spot_price: np.ndarray  # [draw] multiplier on spot rates
     api_price: np.ndarray  # [draw, API model] multiplier on token prices per year
-    throughput_sd: float  # the throughput model's error spread used (from the calibration unless set)
+    throughput_sd: tuple[float, ...]  # per workload: the throughput model's error spread used (from the
+    # calibration of its engine unless the plan sets it)
 
 
-def throughput_error_sd(perf_fit: dict[str, Any]) -> tuple[float, str]:
-    """The spread (sd of log(measured / predicted)) of the throughput model's error, from its
-    calibration's median absolute percentage error, leave-one-out where recorded: for a normal
-    error e, median |e| = 0.6745 sd, so sd = ln(1 + median) / 0.6745.
+# the figures of `fit_quality.<engine>` the throughput spread is read from, first found first: the
+# model's error on measurements from sources it was not fitted on (leave-one-source-out), for
+# throughput at a measured operating point and at maximum (the larger of the two), then the same
+# leave-one-out, then in-sample
+SPREAD_FIGURES = (("loso_operating_point_throughput_median_pct", "loso_max_throughput_median_pct"),
+                  ("loo_operating_point_throughput_median_pct", "loo_max_throughput_median_pct"),
+                  ("in_sample_operating_point_throughput_median_pct", "in_sample_max_throughput_median_pct"))
 
-    Reads `fit_quality` as `planner.inputs.Inputs.perf_fit` holds it: flat
-    (`leave_one_out_median_ape_pct`, `in_sample_median_ape_pct`) or one mapping per engine
-    (`loo_operating_point_throughput_median_pct`, `loo_max_throughput_median_pct`, ...), taking
-    the largest engine's figure. Returns (sd, the key it came from).
+
+def throughput_error_sd(perf_fit: dict[str, Any], engine: str) -> tuple[float, str]:
+    """The spread (sd of log(measured / predicted)) of the throughput model's error for `engine`,
+    from its calibration's median absolute percentage error: for a normal error e, median |e| =
+    0.6745 sd, so sd = ln(1 + median) / 0.6745.
+
+    Reads `fit_quality.<engine>` as `planner.inputs.Inputs.perf_fit` holds it, the larger of the
+    leave-one-source-out median errors of throughput at an operating point and at maximum
+    (`SPREAD_FIGURES`: leave-one-out, then in-sample, where a calibration lacks them). Returns
+    (sd, where the figure came from).
     """
-    preferred = ("leave_one_out_median_ape_pct", "loo_operating_point_throughput_median_pct",
-                 "loo_max_throughput_median_pct", "in_sample_median_ape_pct",
-                 "in_sample_operating_point_throughput_median_pct", "in_sample_max_throughput_median_pct")
-    for key in preferred:
-        found = []
-        if isinstance(perf_fit.get(key), (int, float)):
-            found.append((float(perf_fit[key]), key))
-        for engine, figures in perf_fit.items():
-            if isinstance(figures, dict) and isinstance(figures.get(key), (int, float)):
-                found.append((float(figures[key]), f"{engine}.{key}"))
-        if found:
-            pct, where = max(found)
-            return math.log1p(pct / 100) / MEDIAN_ABS_OF_STANDARD_NORMAL, f"fit_quality.{where} = {pct:g} %"
-    raise ValueError("the throughput model's calibration records no median error (fit_quality); give "
-                     "uncertainty.throughput.sd in the plan")
+    figures = perf_fit.get(engine)
+    if isinstance(figures, dict):
+        for keys in SPREAD_FIGURES:
+            found = [(float(figures[key]), key) for key in keys if isinstance(figures.get(key), (int, float))]
+            if found:
+                pct, key = max(found)
+                return (math.log1p(pct / 100) / MEDIAN_ABS_OF_STANDARD_NORMAL,
+                        f"fit_quality.{engine}.{key} = {pct:g} %")
+    raise ValueError(f"the throughput model's calibration records no median error for engine {engine!r} "
+                     "(fit_quality); give uncertainty.throughput.sd in the plan")
 
 
 def _sample(spread: _Spread, rng: np.random.Generator, shape: tuple[int, ...], *,
@@ -82,12 +87,13 @@ def _sample(spread: _Spread, rng: np.random.Generator, shape: tuple[int, ...], *
     return np.maximum(values, NORMAL_MULTIPLIER_FLOOR) if multiplier else values
 
 
-def sample(spec: Uncertainty, workloads: int, api_models: int, perf_fit: dict[str, Any]) -> Draws:
-    """Every draw's values, from the plan's seed."""
+def sample(spec: Uncertainty, engines: list[str], api_models: int, perf_fit: dict[str, Any]) -> Draws:
+    """Every draw's values, from the plan's seed (`engines`: each workload's serving engine)."""
     n = spec.draws
+    workloads = len(engines)
     default_sd = None
     if spec.throughput.distribution in ("lognormal", "normal") and spec.throughput.sd is None:
-        default_sd, _source = throughput_error_sd(perf_fit)
+        default_sd = np.array([throughput_error_sd(perf_fit, engine)[0] for engine in engines])
     shapes = {"traffic": (n, workloads), "growth": (n, workloads), "tokens": (n, workloads),
               "on_demand_price": (n,), "spot_price": (n,), "api_price": (n, api_models),
               "throughput": (n, workloads)}
@@ -100,5 +106,7 @@ def sample(spec: Uncertainty, workloads: int, api_models: int, perf_fit: dict[st
     return Draws(count=n, traffic=values["traffic"], growth=values["growth"], tokens=tokens,
                  throughput=values["throughput"], on_demand_price=values["on_demand_price"],
                  spot_price=values["spot_price"], api_price=values["api_price"],
-                 throughput_sd=float(spec.throughput.sd if spec.throughput.sd is not None else (default_sd or 0.0)))
+                 throughput_sd=tuple(float(x) for x in np.broadcast_to(
+                     spec.throughput.sd if spec.throughput.sd is not None
+                     else (default_sd if default_sd is not None else 0.0), (workloads,))))
 
