@@ -36,7 +36,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from planner.errors import UserError
-from pricing.files import clip, umask_mode, user_path
+from pricing.files import clip, kind_of, umask_mode, user_path
 
 _HELD_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 _TMP_TAG = ".planner-tmp-"
@@ -52,20 +52,6 @@ def _name_max(folder: Path) -> int:
         return os.pathconf(folder, "PC_NAME_MAX")
     except (OSError, ValueError):
         return 255
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISREG(mode):
-        return "a file"
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a folder"
 
 
 def check_target(out_dir: str | os.PathLike[str], names: Iterable[str]) -> Path:
@@ -99,7 +85,7 @@ def check_target(out_dir: str | os.PathLike[str], names: Iterable[str]) -> Path:
     except OSError as exc:
         raise _fail(out_dir, f"cannot use it as the output folder: {exc.strerror}") from None
     if not stat.S_ISDIR(mode):
-        raise _fail(out_dir, f"is {_kind(mode)}, not a folder; give a folder for --out")
+        raise _fail(out_dir, f"is {kind_of(mode)}, not a folder; give a folder for --out")
     if not os.access(out, os.W_OK | os.X_OK):  # a read-only folder is the user's way of saying "keep it"
         raise _fail(out_dir, f"cannot write into {clip(str(out))}: permission denied")
     try:

@@ -82,16 +82,14 @@ def _size(n: int) -> str:
     return f"{n / MIB:.1f} MiB" if n >= MIB else f"{n / 1024:.0f} KiB" if n >= 1024 else f"{n} bytes"
 
 
-def _kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
+def kind_of(mode: int) -> str:
+    """What a file system entry is, for one-line messages ("is a FIFO (named pipe), not a plan file")."""
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISREG, "a file"), (stat.S_ISLNK, "a symbolic link"),
+                       (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a file or folder"
 
 
 def read_bytes(path: str | os.PathLike[str], *, what: str, max_bytes: int) -> bytes:
@@ -110,7 +108,7 @@ def read_bytes(path: str | os.PathLike[str], *, what: str, max_bytes: int) -> by
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise FileRejected(f"is {_kind(st.st_mode)}, not a {what}", file=name)
+            raise FileRejected(f"is {kind_of(st.st_mode)}, not a {what}", file=name)
         if st.st_size > max_bytes:
             raise FileRejected(f"is {_size(st.st_size)}; a {what} is at most {_size(max_bytes)}", file=name)
         chunks, total = [], 0

@@ -20,8 +20,6 @@ QUOTA_NAMES = {"on_demand_p": "Running On-Demand P instances",
                "on_demand_g": "Running On-Demand G and VT instances",
                "spot_p": "All P Spot Instance Requests",
                "spot_g": "All G and VT Spot Instance Requests"}
-NOT_CHECKED = ("GPU quotas were not checked (offline run): run `planner quotas --regions ...` "
-               "with AWS credentials to compare the fleet's vCPUs with the account's quotas")
 
 
 def quota_key(instance_type: str, purchase: str) -> str | None:

@@ -34,43 +34,32 @@ class StackConfigError(pulumi.RunError):
 
 @dataclass(frozen=True)
 class StackSettings:
-    project: str
-    stack: str
-    environment: str
-    region: str
-    plan_path: str  # as written in the stack config, relative to the repository root
-    workload: str
-    month: str  # the forecast month whose fleet this stack provisions
+    """What the program maps: the checked stack configuration, the planner's spec for this stack and
+    the zones its network uses."""
+
+    config: "StackConfig"  # every key as the operator wrote it, checked
     spec: FleetSpec  # everything the planner decided for this stack
     availability_zone_names: tuple[str, ...]  # the network's zones, in order; the fleet uses the first
-    vpc_cidr: str
-    weights_bucket: str
-    weights_prefix: str
-    vllm_image: str
-    ami_name_filter: str
-    ami_owner: str
-    server_port: int
-    listener_port: int
-    health_path: str
-    client_cidrs: tuple[str, ...]
-    alert_emails: tuple[str, ...]
-    deregistration_delay_s: int
-    health_check_grace_s: int
-    wait_for_capacity_timeout: str
+
+    @property
+    def month(self) -> str:
+        """The forecast month whose fleet this stack provisions."""
+        return self.spec.month
 
     @property
     def weights_uri(self) -> str:
-        return f"s3://{self.weights_bucket}/{self.weights_prefix}"
+        return f"s3://{self.config.weights_bucket}/{self.config.weights_prefix}"
 
     @property
     def tags(self) -> dict[str, str]:
         """Tags on every resource (provider default tags; ASG tags propagated at launch)."""
+        c = self.config
         return {
             "plan": self.spec.plan_name,
-            "workload": self.workload,
-            "environment": self.environment,
+            "workload": c.workload,
+            "environment": c.environment,
             "forecast-month": self.month,
-            "stack": f"{self.project}/{self.stack}",
+            "stack": f"{c.project}/{c.stack}",
             "managed-by": "pulumi",
         }
 
@@ -318,28 +307,4 @@ def load_stack_settings() -> StackSettings:
     zones = network_zones(config, spec, available_zones(region))
     _check(f"{project}:vpcCidr", validation.vpc_room, config.vpc_cidr, len(zones))
 
-    return StackSettings(
-        project=project,
-        stack=config.stack,
-        environment=config.environment,
-        region=region,
-        plan_path=config.plan_path,
-        workload=config.workload,
-        month=spec.month,
-        spec=spec,
-        availability_zone_names=zones,
-        vpc_cidr=config.vpc_cidr,
-        weights_bucket=config.weights_bucket,
-        weights_prefix=config.weights_prefix,
-        vllm_image=config.vllm_image,
-        ami_name_filter=config.ami_name_filter,
-        ami_owner=config.ami_owner,
-        server_port=config.server_port,
-        listener_port=config.listener_port,
-        health_path=config.health_path,
-        client_cidrs=config.client_cidrs,
-        alert_emails=config.alert_emails,
-        deregistration_delay_s=config.deregistration_delay_s,
-        health_check_grace_s=config.health_check_grace_s,
-        wait_for_capacity_timeout=config.wait_for_capacity_timeout,
-    )
+    return StackSettings(config=config, spec=spec, availability_zone_names=zones)

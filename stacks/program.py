@@ -19,12 +19,12 @@ from stacks.network import Network, NetworkArgs
 
 def fleet_summary(settings: StackSettings) -> dict:
     """What the stack provisions, as the planner resolved it (the `fleet_summary` export)."""
-    spec = settings.spec
+    spec, cfg = settings.spec, settings.config
     return {
         "plan": spec.plan_name,
         "workload": spec.workload,
         "month": spec.month,
-        "environment": settings.environment,
+        "environment": cfg.environment,
         "model": spec.server.model,
         "hf_model_id": spec.server.hf_model_id,
         "engine": spec.server.engine,
@@ -47,16 +47,16 @@ def run() -> dict[str, pulumi.Output]:
     """Build the stack; returns the exported outputs (tests await them)."""
     settings = load_stack_settings()  # may refuse the region: no resource exists yet
 
-    spec = settings.spec
+    spec, cfg = settings.spec, settings.config
     # The allowed-regions tag lets the policy pack check regions without its own config.
-    provider = aws.Provider(f"aws-{settings.region}", region=settings.region, default_tags={"tags": {
+    provider = aws.Provider(f"aws-{cfg.region}", region=cfg.region, default_tags={"tags": {
         **settings.tags, "allowed-regions": " ".join(spec.allowed_regions)}})
     opts = pulumi.ResourceOptions(providers=[provider])
-    base = f"{settings.workload}-{settings.environment}"
+    base = f"{cfg.workload}-{cfg.environment}"
 
     network = Network(base, NetworkArgs(
-        region=settings.region,
-        cidr_block=settings.vpc_cidr,
+        region=cfg.region,
+        cidr_block=cfg.vpc_cidr,
         network=spec.network,
         availability_zone_names=settings.availability_zone_names,
     ), opts)
@@ -64,11 +64,11 @@ def run() -> dict[str, pulumi.Output]:
     endpoint = Endpoint(f"{base}-endpoint", EndpointArgs(
         vpc_id=network.vpc_id,
         subnet_ids=network.private_subnet_ids,
-        client_cidrs=settings.client_cidrs,
-        listener_port=settings.listener_port,
-        server_port=settings.server_port,
-        health_path=settings.health_path,
-        deregistration_delay_s=settings.deregistration_delay_s,
+        client_cidrs=cfg.client_cidrs,
+        listener_port=cfg.listener_port,
+        server_port=cfg.server_port,
+        health_path=cfg.health_path,
+        deregistration_delay_s=cfg.deregistration_delay_s,
         deletion_protection=spec.network.deletion_protection,
     ), opts)
 
@@ -77,25 +77,25 @@ def run() -> dict[str, pulumi.Output]:
         subnet_ids=network.fleet_subnet_ids,
         security_group_id=endpoint.fleet_security_group_id,
         target_group_arn=endpoint.target_group_arn,
-        weights_bucket=settings.weights_bucket,
-        weights_prefix=settings.weights_prefix,
-        server_port=settings.server_port,
-        vllm_image=settings.vllm_image,
-        ami_name_filter=settings.ami_name_filter,
-        ami_owner=settings.ami_owner,
-        health_check_grace_s=settings.health_check_grace_s,
-        wait_for_capacity_timeout=settings.wait_for_capacity_timeout,
+        weights_bucket=cfg.weights_bucket,
+        weights_prefix=cfg.weights_prefix,
+        server_port=cfg.server_port,
+        vllm_image=cfg.vllm_image,
+        ami_name_filter=cfg.ami_name_filter,
+        ami_owner=cfg.ami_owner,
+        health_check_grace_s=cfg.health_check_grace_s,
+        wait_for_capacity_timeout=cfg.wait_for_capacity_timeout,
         tags=settings.tags,
         scaling_resource_label=pulumi.Output.concat(endpoint.load_balancer.arn_suffix, "/",
                                                     endpoint.target_group.arn_suffix),
     ), opts)
 
     CostGuard(f"{base}-costguard", CostGuardArgs(
-        budget_name=f"{settings.project}-{settings.stack}-{settings.workload}",
+        budget_name=f"{cfg.project}-{cfg.stack}-{cfg.workload}",
         budget_usd_month=spec.budget_usd_month,
         cost_tag_key="stack",
         cost_tag_value=settings.tags["stack"],
-        alert_emails=settings.alert_emails,
+        alert_emails=cfg.alert_emails,
         load_balancer_arn_suffix=endpoint.load_balancer.arn_suffix,
         target_group_arn_suffix=endpoint.target_group.arn_suffix,
     ), opts)
@@ -106,7 +106,7 @@ def run() -> dict[str, pulumi.Output]:
         "forecast_compute_usd_month": pulumi.Output.from_input(spec.compute_usd_month),
         "budget_usd_month": pulumi.Output.from_input(spec.budget_usd_month),
         "forecast_month": pulumi.Output.from_input(spec.month),
-        "region": pulumi.Output.from_input(settings.region),
+        "region": pulumi.Output.from_input(cfg.region),
     }
     for key, value in exports.items():
         pulumi.export(key, value)

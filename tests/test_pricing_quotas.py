@@ -92,10 +92,6 @@ def test_quotas_fetch_without_credentials_is_a_user_error():
         quotas.fetch(["us-east-1"], session=StubSession({}, credentials=False))
 
 
-def test_quotas_offline_note_says_not_checked():
-    assert "not checked" in quotas.NOT_CHECKED
-
-
 def test_quotas_cli_compares_forecast_fleet_and_exits_1_on_shortfall(monkeypatch, capsys):
     from pathlib import Path
 
