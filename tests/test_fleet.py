@@ -14,6 +14,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from planner import demand, fleet, forecast, inputs, perf, scenarios
+from planner.fleet import mix
 from planner.errors import UserError
 from planner.plan import load, parse
 from pricing.snapshot import Offer, PriceTable
@@ -154,6 +155,9 @@ def test_fleet_matches_brute_force_with_terms_crossing_the_horizon(seed):
     sol = fleet.solve_mix(need, floor, weights, usd, share, overhead, terms=terms)
     expected = brute_force(need, floor, weights, usd, share, overhead, terms=terms)
     assert sol.cost_usd == pytest.approx(expected, rel=1e-9, abs=1e-6), (need, floor, weights, usd, share, overhead)
+    # the schedule returned (ties broken towards signing later) costs what the solver says
+    table = fleet.cost_table(need, floor, weights, usd, share, overhead)
+    assert mix.schedule_usd(table, usd, sol.reserved_bought, terms)[0] == pytest.approx(expected, rel=1e-9, abs=1e-6)
 
 
 def test_fleet_commitment_bought_late_pays_its_whole_term():
@@ -211,6 +215,9 @@ def test_fleet_matches_brute_force_when_commitments_expire(seed):
     sol = fleet.solve_mix(need, floor, weights, usd, share, overhead, terms=terms)
     expected = brute_force(need, floor, weights, usd, share, overhead, terms=terms)
     assert sol.cost_usd == pytest.approx(expected, rel=1e-9, abs=1e-6), (need, floor, weights, usd, share, overhead)
+    # the schedule returned (ties broken towards signing later) costs what the solver says
+    table = fleet.cost_table(need, floor, weights, usd, share, overhead)
+    assert mix.schedule_usd(table, usd, sol.reserved_bought, terms)[0] == pytest.approx(expected, rel=1e-9, abs=1e-6)
 
 
 def independent_program(need, floor, weights, usd, share, overhead, terms=None) -> float:

@@ -46,6 +46,9 @@ It is solved exactly, cheapest way first:
    a non-negative reduced cost for each month's active count and each commitment, so active counts
    and purchases whose reduced cost alone exceeds the incumbent's gap are fixed out (exact).
 
+6. **Ties**: among schedules of the same cost, the proofs above may find different ones; the one
+   returned signs as late as it can at no cost (`_defer`), whichever proof found it.
+
 Every step takes `terms` (months per commitment option; AWS's by default): tests use short terms
 to prove exactness against brute force over a few months.
 """
@@ -559,7 +562,44 @@ def block_schedules(month_usd: np.ndarray, usd_per_hour: dict[Purchase, float], 
     return out
 
 
-def _solution(t: CostTable, cost: float, active: np.ndarray, bought: dict, method: str) -> MixSolution:
+def _defer(t: CostTable, active: np.ndarray, bought: dict[Purchase, list[int]], terms: Terms, tolerance: float
+           ) -> tuple[np.ndarray, dict[Purchase, list[int]]]:
+    """Among equally cheap schedules, the one that signs later: a commitment bought in month s moves
+    to s + 1 while that costs nothing (month s loses it, month s + term gains it; its whole price is
+    the same whenever it is bought). A schedule's cost never rises by more than `tolerance` per move,
+    so an optimal one stays optimal; exact ties (which the proofs above do not order) are broken the
+    same way whichever proof found the schedule: keep the option open as long as it is free."""
+    c = t.month_usd
+    M = c.shape[0]
+    active = np.array(active, dtype=int)
+    bought = {o: list(v) for o, v in bought.items()}
+    moved = True
+    while moved:
+        moved = False
+        for s in range(M - 1):
+            for option in COMMITMENTS:
+                counts = bought.get(option)
+                while counts and counts[s] > 0 and active[s] > 0:
+                    e = s + terms[option]  # the month the moved commitment covers in addition
+                    lose = c[s, active[s] - 1] - c[s, active[s]]
+                    gain = 0.0 if e >= M else (c[e, active[e] + 1] - c[e, active[e]] if active[e] < t.a_max
+                                               else math.inf)
+                    with np.errstate(invalid="ignore"):
+                        if not lose + gain <= tolerance:
+                            break
+                    counts[s] -= 1
+                    counts[s + 1] += 1
+                    active[s] -= 1
+                    if e < M:
+                        active[e] += 1
+                    moved = True
+    return active, bought
+
+
+def _solution(t: CostTable, cost: float, active: np.ndarray, bought: dict, method: str,
+              terms: Terms = TERM_MONTHS) -> MixSolution:
+    if bought and any(any(v) for v in bought.values()):
+        active, bought = _defer(t, active, bought, terms, _CERTIFY_REL * max(1.0, abs(cost)) / t.month_usd.shape[0])
     on_demand, spot = t.top_up(np.arange(t.need.shape[0]), np.asarray(active, dtype=int))
     return MixSolution(cost_usd=cost, reserved_bought=bought, on_demand=on_demand.astype(int),
                        spot=spot.astype(int), method=method)
@@ -591,11 +631,11 @@ def solve_mix(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, usd_per_
         return _solution(t, float(c[:, 0].sum()), np.zeros(M, dtype=int), {}, "none")
     cost, active, bought = _monotone(t, usd_per_hour, terms)
     if min(terms[o] for o in t.options_r) >= M:  # nothing expires: active counts only grow
-        return _solution(t, cost, active, bought, "monotone")
+        return _solution(t, cost, active, bought, "monotone", terms)
     lam = t.commitment_prices(usd_per_hour, terms)
     h, reduced = t.month_bounds(lam)
     if cost - float(h.sum()) <= _CERTIFY_REL * max(1.0, abs(cost)):
-        return _solution(t, cost, active, bought, "bound")
+        return _solution(t, cost, active, bought, "bound", terms)
     bound, relaxed = _relaxed(t, usd_per_hour, terms)
     for other in (relaxed, _blocks(t, usd_per_hour, terms)):
         if other is not None:
@@ -603,9 +643,9 @@ def solve_mix(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, usd_per_
             if other_cost < cost:
                 cost, active, bought = other_cost, other_active, other
         if cost - max(bound, float(h.sum())) <= _CERTIFY_REL * max(1.0, abs(cost)):
-            return _solution(t, cost, active, bought, "bound")
+            return _solution(t, cost, active, bought, "bound", terms)
     if _dual_certificate(t, usd_per_hour, active, bought, terms):
-        return _solution(t, cost, active, bought, "dual")
+        return _solution(t, cost, active, bought, "dual", terms)
     tolerance = _CERTIFY_REL * max(1.0, abs(cost))
     return _milp(t, usd_per_hour, lam, reduced, cost - float(h.sum()) + tolerance, incumbent=(cost, active, bought),
                  terms=terms)
@@ -707,16 +747,16 @@ def _milp(t: CostTable, usd_per_hour: dict[Purchase, float], lam: np.ndarray, re
     best_cost, best_active, best_bought = incumbent
     if res.status != 0 or res.x is None:
         if res.status == 2:  # infeasible once reduced: nothing beats the incumbent
-            return _solution(t, best_cost, best_active, best_bought, "milp")
+            return _solution(t, best_cost, best_active, best_bought, "milp", terms)
         raise _infeasible(f" ({res.message})")
     x = np.round(res.x).astype(int)
     total = float(sum(cost[:n_r] * x[:n_r]))
     active = np.array([int(np.argmax(x[n_r + m * (a_max + 1): n_r + (m + 1) * (a_max + 1)])) for m in range(M)])
     total += float(sum(c[m, active[m]] for m in range(M)))
     if total >= best_cost:
-        return _solution(t, best_cost, best_active, best_bought, "milp")
+        return _solution(t, best_cost, best_active, best_bought, "milp", terms)
     reserved = {opt: [int(x[k * M + s]) for s in range(M)] for k, opt in enumerate(options_r)}
-    return _solution(t, total, active, reserved, "milp")
+    return _solution(t, total, active, reserved, "milp", terms)
 
 
 def committed_active(reserved_bought: dict[Purchase, list[int]], option: Purchase, m: int) -> int:
