@@ -285,6 +285,28 @@ def test_fleet_matches_an_independent_program_with_terms_ending_inside_and_past_
     assert sol.cost_usd == pytest.approx(expected, rel=1e-9, abs=1e-6), sol.method
 
 
+def test_fleet_forced_bounds_never_exclude_an_optimal_schedule():
+    """The bound behind the program's variable fixing (month m held at `a` committed instances) is a
+    lower bound: at the optimal schedule's own counts it never exceeds the optimum (checked against
+    the independent program), and its smallest value in each month is the relaxation's bound."""
+    checked = 0
+    for seed in range(12):
+        rng = random.Random(300 + seed)
+        need, floor, weights, usd, share, overhead = _random_mix_case(rng, rng.choice([13, 24, 36]), 9)
+        usd.setdefault("reserved_3y", usd["on_demand"] * 0.5)  # a term that lasts the horizon: the bound exists
+        sol = fleet.solve_mix(need, floor, weights, usd, share, overhead)
+        optimum = independent_program(need, floor, weights, usd, share, overhead)
+        assert sol.cost_usd == pytest.approx(optimum, rel=1e-9, abs=1e-6), seed
+        table = fleet.cost_table(need, floor, weights, usd, share, overhead)
+        forced = mix.forced_bounds(table, usd)
+        active = [sum(fleet.committed_active(sol.reserved_bought, o, m) for o in sol.reserved_bought)
+                  for m in range(len(need))]
+        assert (forced[np.arange(len(need)), active] <= optimum * (1 + 1e-9) + 1e-6).all(), seed
+        assert forced.min(axis=1) == pytest.approx(np.full(len(need), mix._relaxed(table, usd)[0]), rel=1e-12)
+        checked += 1
+    assert checked == 12
+
+
 def test_fleet_flat_demand_on_demand_by_hand():
     """One instance type, on-demand only, flat traffic: instances = ceil(peak × 1.2 / capacity)."""
     table = table_of(offer("p5.48xlarge", "H100", 8, 55.04))

@@ -460,6 +460,46 @@ def _relaxed(t: CostTable, usd_per_hour: dict[Purchase, float], terms: Terms = T
     return bound, bought
 
 
+def forced_bounds(t: CostTable, usd_per_hour: dict[Purchase, float], terms: Terms = TERM_MONTHS) -> np.ndarray | None:
+    """[m, a]: a lower bound on every schedule whose month m has `a` committed instances active: the
+    relaxation of `_relaxed` (long commitments exact, short ones at λ_short per covered month) with
+    month m's total held at a. None without a long option.
+
+    The relaxation is a dynamic program over the long count x; forward values F[m, x] (months before
+    m, and the long purchases up to m) and backward values B[m, x] (months after m) give, for month
+    m with total a, min over x ≤ a of F[m, x] + B[m, x] + c[m, a] + λ_short[m] (a − x) (with no short
+    option, x = a). Every real schedule with a_m = a is one of these at no lower cost (as `_relaxed`),
+    so a count whose bound exceeds the incumbent is never optimal: the program leaves it out."""
+    c = t.month_usd
+    M, A1 = c.shape
+    long, short = _split(t.options_r, M, terms)
+    if not long:
+        return None
+    hold = _long_hold(_key(usd_per_hour, long, terms), M)
+    a = np.arange(A1, dtype=float)
+    if short:
+        lam = commitment_prices(usd_per_hour, short, M, terms)
+        priced = c + lam[:, None] * a[None, :]
+        g = np.minimum.accumulate(priced[:, ::-1], axis=1)[:, ::-1] - lam[:, None] * a[None, :]  # best A ≥ x
+    else:
+        lam = np.zeros(M)
+        g = c
+    with np.errstate(invalid="ignore"):
+        forward = np.empty((M, A1))
+        forward[0] = hold[0] * a
+        for m in range(1, M):  # x non-decreasing: arriving with x' ≤ x, buying x − x' long ones in month m
+            forward[m] = np.minimum.accumulate(forward[m - 1] + g[m - 1] - hold[m] * a) + hold[m] * a
+        backward = np.zeros((M, A1))
+        for m in range(M - 2, -1, -1):  # leaving with x'' ≥ x
+            later = g[m + 1] + hold[m + 1] * a + backward[m + 1]
+            backward[m] = np.minimum.accumulate(later[::-1])[::-1] - hold[m + 1] * a
+        through = forward + backward  # [m, x], month m's own cost left out
+        if short:
+            best = np.minimum.accumulate(through - lam[:, None] * a[None, :], axis=1)  # min over x ≤ a
+            return best + priced
+        return through + c
+
+
 def _cheapest(usd_per_hour: dict[Purchase, float], options: list[Purchase], terms: Terms) -> Purchase:
     """The option whose commitment costs least (`commitment_usd`; the same in every month)."""
     return min(options, key=lambda o: commitment_usd(usd_per_hour[o], o, terms=terms))
@@ -703,7 +743,8 @@ def _dual_certificate(t: CostTable, usd_per_hour: dict[Purchase, float], active:
 
 def _milp(t: CostTable, usd_per_hour: dict[Purchase, float], lam: np.ndarray, reduced: np.ndarray, gap: float,
           incumbent, terms: Terms = TERM_MONTHS) -> MixSolution:
-    """The integer program, with every variable whose reduced cost alone exceeds `gap` fixed at 0."""
+    """The integer program, with every variable whose reduced cost alone exceeds `gap` fixed at 0, and
+    every month's count whose `forced_bounds` exceeds the incumbent left out."""
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import coo_matrix
 
@@ -725,7 +766,13 @@ def _milp(t: CostTable, usd_per_hour: dict[Purchase, float], lam: np.ndarray, re
             upper[j] = a_max if slack <= 0 else min(a_max, math.floor(gap / slack))
     z = slice(n_r, n)
     cost[z] = np.where(np.isfinite(c), c, 0.0).ravel()
-    upper[z] = (np.isfinite(c) & (reduced <= gap)).ravel()
+    keep = np.isfinite(c) & (reduced <= gap)
+    forced = forced_bounds(t, usd_per_hour, terms)
+    if forced is not None:  # a month's count whose every schedule costs more than the incumbent
+        best_cost = incumbent[0]
+        with np.errstate(invalid="ignore"):
+            keep &= ~(forced > best_cost + _CERTIFY_REL * max(1.0, abs(best_cost)))
+    upper[z] = keep.ravel()
     r_i: list[int] = []
     c_i: list[int] = []
     vals: list[float] = []
