@@ -5,7 +5,7 @@ start-up and imports included:
 
 - `planner validate PLAN` (the CLI: imports, the plan, the price snapshot, the demand table);
 - the full forecast, `planner.service.build_forecast(plan)`: the base case, 2 scenarios and
-  10 sensitivity builds (the report step is left out: it is being rewritten on another branch);
+  12 sensitivity builds (rendering the report is not timed);
 - the full forecast of the same plan with `uncertainty: {draws: 1000}` (Monte Carlo bands).
 
 Plans: a 10-workload × 36-month plan with all 20 regions of the shipped snapshot allowed, every
@@ -98,7 +98,7 @@ def timed(argv: list[str], env: dict) -> tuple[float, float]:
     """(wall seconds, CPU seconds of the process and every process it started)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env, cwd=ROOT)
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -122,13 +122,14 @@ def machine() -> str:
 
 
 SCALING = ("import sys, time; from planner.plan import load; from planner.service import build_forecast; "
-           "from planner import inputs; p = load(sys.argv[1]); i = inputs.load(p); build_forecast(p, i); "
-           "t = time.process_time(); build_forecast(p, i); print(time.process_time() - t)")
+           "from planner import inputs; p = load(sys.argv[1]); i = inputs.load(p); build_forecast(p, i, workers=1); "
+           "t = time.process_time(); build_forecast(p, i, workers=1); print(time.process_time() - t)")
 
 
 def scaling(folder: Path, env: dict) -> None:
-    """CPU seconds of the whole forecast (imports, loading and a first run excluded) as workloads and
-    months grow: per workload-month it should not grow."""
+    """CPU seconds of the whole forecast in one process (imports, loading and a first run excluded; no
+    forked processes, whose CPU this process would not see) as workloads and months grow: per
+    workload-month it should not grow."""
     print(f"{'workloads x months':20} {'cpu s':>8} {'ms per workload-month':>22}")
     for workloads, months in ((1, 36), (5, 36), (10, 36), (10, 12), (10, 24)):
         path = write_plan(folder, plan_doc(workloads, months))
