@@ -89,16 +89,15 @@ def peak_to_average(traffic: Traffic) -> float:
     return float(hourly_factors(traffic).max())
 
 
-def workload_table(workload: Workload, months: list[str]):
-    import pandas as pd
-
+def workload_columns(workload: Workload, months: list[str]) -> dict[str, np.ndarray]:
+    """One workload's rows of the demand table, as columns."""
     t = workload.traffic
     rpd = np.asarray(requests_per_day(t, months))
     mean_rps = rpd / 86400.0
     peak_rps = mean_rps * peak_to_average(t)
-    return pd.DataFrame({
-        "workload": workload.name,
-        "month": months,
+    return {
+        "workload": np.array([workload.name] * len(months), dtype=object),
+        "month": np.array(months, dtype=object),
         "requests_per_day": rpd,
         "requests": rpd * DAYS_PER_MONTH,
         "input_tokens": rpd * DAYS_PER_MONTH * t.input_tokens,
@@ -109,7 +108,7 @@ def workload_table(workload: Workload, months: list[str]):
         "mean_output_tokens_per_s": mean_rps * t.output_tokens,
         "peak_input_tokens_per_s": peak_rps * t.input_tokens,
         "peak_output_tokens_per_s": peak_rps * t.output_tokens,
-    }, columns=COLUMNS)
+    }
 
 
 def build(plan: Plan):
@@ -123,11 +122,11 @@ def build(plan: Plan):
     months = plan.months()
     tables = []
     for i, w in enumerate(plan.workloads):
-        table = workload_table(w, months)
-        numbers = table[COLUMNS[2:]].to_numpy(dtype=float)
+        table = workload_columns(w, months)
+        numbers = np.stack([table[name] for name in COLUMNS[2:]], axis=1)
         if not np.isfinite(numbers).all():
             row, col = np.argwhere(~np.isfinite(numbers))[0]
             raise UserError(f"{COLUMNS[2 + col]} in {months[row]} is not a finite number; lower the "
                             "traffic, growth or token counts", file=plan.file, field=f"workloads[{i}].traffic")
         tables.append(table)
-    return pd.concat(tables, ignore_index=True)
+    return pd.DataFrame({name: np.concatenate([t[name] for t in tables]) for name in COLUMNS}, columns=COLUMNS)

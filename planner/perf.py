@@ -380,14 +380,15 @@ class _Replica:
         shared = min(1.0 + b, float(self.batch_cap))
         n = b * self.I / self.O
         t, mem, comp = self.step(shared, n)
+        with_chunk = self.step(shared, n + self.n_pf)[0]  # a step that also carries one prefill chunk
         lam = b / (self.O * t)
         b1 = self.step(shared + 0.5, n)[0] - self.step(max(shared - 0.5, 1.0), n)[0]
         b1 /= (shared + 0.5 - max(shared - 0.5, 1.0))
-        b2 = self.marginal_prefill(shared, n) * self.I / self.O
+        b2 = (with_chunk - t) / float(self.n_pf) * self.I / self.O  # marginal_prefill(shared, n), its steps reused
         sd = math.sqrt(max(b, 0.0) * (b1 * b1 * 2 / 3 + b2 * b2 + b1 * b2))
         rho = n / self.chunk
         s_q = self.I / self.chunk * t
-        own = self.n_chunks * self.step(shared, n + self.n_pf)[0]  # the steps that carry its own chunks
+        own = self.n_chunks * with_chunk  # the steps that carry its own chunks
         if rho < 1:
             m_w = s_q / (2 * (1 - rho))
             w_mean = rho * m_w
@@ -501,8 +502,15 @@ def _estimate(m: ModelSpec, g: GpuSpec, precision: str, tp: int, input_tokens: i
     slo = ttft_ms is not None or tpot_ms is not None
     z, p = (Z[percentile], float(percentile[1:]) / 100) if slo else (0.0, 0.5)
 
+    opened: dict[float, _Open] = {}
+
+    def at(b: float) -> _Open:  # each batch's queueing figures, computed once per estimate
+        if b not in opened:
+            opened[b] = r.open(b, z, p)
+        return opened[b]
+
     def ok(b: float) -> bool:
-        o = r.open(b, z, p)
+        o = at(b)
         return (o.rho < 1 and o.batch_p <= r.batch_cap
                 and (tpot_ms is None or o.tpot_p * 1e3 <= tpot_ms)
                 and (ttft_ms is None or o.ttft_p * 1e3 <= ttft_ms))
@@ -513,8 +521,8 @@ def _estimate(m: ModelSpec, g: GpuSpec, precision: str, tp: int, input_tokens: i
         return ReplicaCapacity(**base, **zero, fits=True, meets_slo=False, ttft_ms=o.ttft_p * 1e3,
                                tpot_ms=o.tpot_p * 1e3, bound="memory" if o.mem_s >= o.compute_s else "compute",
                                reason=_slo_reason(m, g, precision, tp, engine, o, ttft_ms, tpot_ms, percentile))
-    best_b = _best_batch(r, ok, z, p, lo, float(r.batch_cap))
-    o = r.open(best_b, z, p)
+    best_b = _best_batch(at, ok, lo, float(r.batch_cap))
+    o = at(best_b)
     out = o.lam * O
     return ReplicaCapacity(**base, fits=True, meets_slo=True,
                            max_batch=max(1, min(r.batch_cap, math.ceil(1 + o.batch_p - 1e-9))),
@@ -523,7 +531,7 @@ def _estimate(m: ModelSpec, g: GpuSpec, precision: str, tp: int, input_tokens: i
                            bound="memory" if o.mem_s >= o.compute_s else "compute", reason=None)
 
 
-def _best_batch(r: _Replica, ok, z: float, p: float, lo: float, hi: float) -> float:
+def _best_batch(at, ok, lo: float, hi: float) -> float:
     """The mean decode batch with the highest arrival rate among those meeting `ok`.
 
     λ(B) = B / (O·TPOT(B)) usually grows with B, but not always (a MoE's step reads more experts as its
@@ -546,7 +554,7 @@ def _best_batch(r: _Replica, ok, z: float, p: float, lo: float, hi: float) -> fl
                 break
         edge = a
     candidates = feasible + [edge]
-    return max(candidates, key=lambda b: (r.open(b, z, p).lam, -b))
+    return max(candidates, key=lambda b: (at(b).lam, -b))
 
 
 def _closed_loop(r: _Replica, n: int, base: dict) -> ReplicaCapacity:

@@ -137,6 +137,44 @@ def fleet_changes(base: list[FleetChoice], other: list[FleetChoice], *, source: 
     return out
 
 
+# --- the variants ------------------------------------------------------------------------------
+
+def scenario_plan(plan: Plan, name: str) -> Plan:
+    """The low or high scenario's plan: traffic, growth, spot and API prices moved together."""
+    s = plan.scenarios
+    spot = float(plan.pricing.spot_price_multiplier) * float(getattr(s, f"spot_price_{name}"))
+    api = float(plan.pricing.api_price_multiplier) * float(getattr(s, f"api_price_{name}"))
+    moved = set_growth(scale_traffic(plan, float(getattr(s, f"traffic_{name}"))), growth_of(plan, name))
+    return set_pricing(moved, spot_price_multiplier=spot, api_price_multiplier=api)
+
+
+def sensitivity_ranges(plan: Plan) -> list[tuple[str, str, float, float, float, Callable[[float], Plan]]]:
+    """(parameter, unit, base value, low value, high value, the plan at a value) per sensitivity bar."""
+    s = plan.scenarios
+    buffer = float(plan.costs.uncertainty_buffer)
+    gpu = float(plan.pricing.compute_price_multiplier)
+    api_base = float(plan.pricing.api_price_multiplier)
+    return [
+        ("traffic", "multiplier", 1.0, float(s.traffic_low), float(s.traffic_high), lambda k: scale_traffic(plan, k)),
+        ("input_tokens", "multiplier", 1.0, *TOKEN_RANGE, lambda k: scale_tokens(plan, "input_tokens", k)),
+        ("output_tokens", "multiplier", 1.0, *TOKEN_RANGE, lambda k: scale_tokens(plan, "output_tokens", k)),
+        ("gpu_prices", "multiplier", 1.0, *GPU_PRICE_RANGE,
+         lambda k: set_pricing(plan, compute_price_multiplier=gpu * k)),
+        ("api_prices", "multiplier", 1.0, *API_PRICE_RANGE,
+         lambda k: set_pricing(plan, api_price_multiplier=api_base * k)),
+        ("uncertainty_buffer", "fraction", buffer, max(0.0, buffer - BUFFER_STEP), min(1.0, buffer + BUFFER_STEP),
+         lambda b: set_buffer(plan, b)),
+    ]
+
+
+def variant_plans(plan: Plan) -> list[Plan]:
+    """Every plan `run` builds besides `plan` itself, in the order it builds them (some may be equal)."""
+    out = [scenario_plan(plan, "low"), scenario_plan(plan, "high")]
+    for _parameter, _unit, _base, low, high, make in sensitivity_ranges(plan):
+        out += [make(low), make(high)]
+    return out
+
+
 # --- run ---------------------------------------------------------------------------------------
 
 def run(plan: Plan, build: Build, *, base: Forecast | None = None) -> tuple[list[Scenario], list[Sensitivity]]:
@@ -169,8 +207,7 @@ def run(plan: Plan, build: Build, *, base: Forecast | None = None) -> tuple[list
             changed = growth_of(plan, name)
             spot = spot_base * float(getattr(s, f"spot_price_{name}"))
             api = api_base * float(getattr(s, f"api_price_{name}"))
-            result = forecast_of(set_pricing(set_growth(scale_traffic(plan, traffic), changed),
-                                             spot_price_multiplier=spot, api_price_multiplier=api))
+            result = forecast_of(scenario_plan(plan, name))
             growth = {k: (v if v is not None else base_growth[k]) for k, v in changed.items()}
         changes = [] if name == "base" else fleet_changes(base.fleet_choice, result.fleet_choice, source="scenario",
                                                           name=name, side=name)
@@ -178,19 +215,7 @@ def run(plan: Plan, build: Build, *, base: Forecast | None = None) -> tuple[list
                                   api_price_multiplier=api, totals=result.totals, break_even=result.break_even,
                                   fleet_choice=result.fleet_choice, fleet_changes=changes))
 
-    buffer = float(plan.costs.uncertainty_buffer)
-    gpu = float(plan.pricing.compute_price_multiplier)
-    ranges = [
-        ("traffic", "multiplier", 1.0, float(s.traffic_low), float(s.traffic_high), lambda k: scale_traffic(plan, k)),
-        ("input_tokens", "multiplier", 1.0, *TOKEN_RANGE, lambda k: scale_tokens(plan, "input_tokens", k)),
-        ("output_tokens", "multiplier", 1.0, *TOKEN_RANGE, lambda k: scale_tokens(plan, "output_tokens", k)),
-        ("gpu_prices", "multiplier", 1.0, *GPU_PRICE_RANGE,
-         lambda k: set_pricing(plan, compute_price_multiplier=gpu * k)),
-        ("api_prices", "multiplier", 1.0, *API_PRICE_RANGE,
-         lambda k: set_pricing(plan, api_price_multiplier=api_base * k)),
-        ("uncertainty_buffer", "fraction", buffer, max(0.0, buffer - BUFFER_STEP), min(1.0, buffer + BUFFER_STEP),
-         lambda b: set_buffer(plan, b)),
-    ]
+    ranges = sensitivity_ranges(plan)
     model = primary_model(base)
     sensitivity = []
     for parameter, unit, base_value, low, high, make in ranges:

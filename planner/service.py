@@ -100,14 +100,93 @@ class ForecastResult:
     warnings: list[str]
 
 
-def build_forecast(plan: Plan, inputs: Inputs | None = None) -> Forecast:
-    """The full forecast of `plan`: the base case, then its scenarios and sensitivity."""
+def fleet_key(plan: Plan) -> str:
+    """What sizing a plan's fleet reads of it: the plan without its uncertainty buffer, its API price
+    multiplier, its API models and its Monte Carlo section (none of which changes a fleet)."""
+    costs = plan.costs.model_copy(update={"uncertainty_buffer": 0.0})
+    pricing = plan.pricing.model_copy(update={"api_price_multiplier": 1.0})
+    workloads = [w.model_copy(update={"compare_with": []}) for w in plan.workloads]
+    return plan.model_copy(update={"costs": costs, "pricing": pricing, "workloads": workloads,
+                                   "uncertainty": None}).model_dump_json()
+
+
+PARALLEL_FROM_CELLS = 1_000  # workloads × months × regions from which the variants are built in parallel
+_FORKED: tuple | None = None  # (inputs, memo) a forked process inherits (set only around the pool)
+
+
+def _build_forked(plans: list[Plan]) -> list[tuple[str, Forecast]]:
+    """Variants that share one fleet (they differ only in what sizing does not read): sized once, built each."""
+    from planner import forecast
+
+    inputs, memo = _FORKED
+    fleet = forecast.size(plans[0], inputs, memo=memo)
+    return [(p.model_dump_json(), forecast.build(p, inputs, memo=memo, fleet_plan=fleet)) for p in plans]
+
+
+def _build_variants(plan: Plan, inputs: Inputs, memo, base_key: str, workers: int | None) -> dict[str, Forecast]:
+    """The scenario and sensitivity variants' forecasts, by plan (JSON), built in forked processes (each
+    from the base's memo) when the plan is large and the machine has more than one core; {} otherwise
+    (`scenarios.run` then builds them one after another). Every forecast is the same either way:
+    sizing is exact and deterministic, and the memo only shares exact results."""
+    global _FORKED
+    import multiprocessing
+    import os
+
+    from planner import scenarios
+
+    cells = len(plan.workloads) * plan.horizon_months * len(plan.constraints.regions)
+    workers = min(os.cpu_count() or 1, 4) if workers is None else workers
+    groups: dict[str, dict[str, Plan]] = {}  # fleet key -> distinct plans sharing that fleet
+    for p in scenarios.variant_plans(plan):
+        key = fleet_key(p)
+        if key != base_key:  # the base's own fleet is sized already: its variants build in this process
+            groups.setdefault(key, {}).setdefault(p.model_dump_json(), p)
+    workers = min(workers, len(groups))
+    if workers < 2 or cells < PARALLEL_FROM_CELLS or "fork" not in multiprocessing.get_all_start_methods():
+        return {}
+    _FORKED = (inputs, memo)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            tasks = [list(g.values()) for g in groups.values()]
+            return {key: f for part in pool.imap_unordered(_build_forked, tasks, chunksize=1) for key, f in part}
+    finally:
+        _FORKED = None
+
+
+def build_forecast(plan: Plan, inputs: Inputs | None = None, *, workers: int | None = None) -> Forecast:
+    """The full forecast of `plan`: the base case, then its scenarios and sensitivity, and its Monte
+    Carlo bands when the plan has an `uncertainty` section (`workers`: processes for the variants'
+    fleets of a large plan and for the draws; default: up to the machine's cores; no number depends
+    on it)."""
     from planner import forecast, inputs as inputs_mod, scenarios
+    from planner.fleet.memo import Memo
 
     inputs = inputs or inputs_mod.load(plan)
-    base = forecast.build(plan, inputs)
-    runs, sensitivity = scenarios.run(plan, lambda p: forecast.build(p, inputs), base=base)
-    return base.model_copy(update={"scenarios": runs, "sensitivity": sensitivity})
+    memo = Memo()  # candidates and exact purchase mixes, shared by every variant below
+    fleets: dict[str, object] = {}  # a variant's fleet, by what sizing reads of its plan
+
+    built: dict[str, Forecast] = {}  # variants built in parallel, by plan (JSON)
+
+    def build(p: Plan) -> Forecast:
+        done = built.get(p.model_dump_json()) if built else None
+        if done is not None:
+            return done
+        # the buffer and API prices change no fleet: variants that move only them reuse one sizing
+        key = fleet_key(p)
+        if key not in fleets:
+            fleets[key] = forecast.size(p, inputs, memo=memo)
+        return forecast.build(p, inputs, memo=memo, fleet_plan=fleets[key])
+
+    base = build(plan)
+    built.update(_build_variants(plan, inputs, memo, fleet_key(plan), workers))
+    runs, sensitivity = scenarios.run(plan, build, base=base)
+    update = {"scenarios": runs, "sensitivity": sensitivity}
+    if plan.uncertainty is not None and plan.uncertainty.draws:
+        from planner.uncertainty import bands
+
+        update["bands"] = bands.run(plan, inputs, memo, workers=workers, base=base)
+        update["assumptions"] = base.assumptions + bands.assumptions(plan, inputs)
+    return base.model_copy(update=update)
 
 
 def forecast(plan_file: str | Path, out_dir: str | Path | None = None,

@@ -70,3 +70,22 @@ def usd_per_request(ref: str, input_tokens: int, output_tokens: int, on: dt.date
 def price_source(on: dt.date) -> dict[str, str]:
     return {"kind": "api_tokens", "source": f"genai-prices {genai_prices_version()} (bundled price data)",
             "date": on.isoformat(), "version": genai_prices_version()}
+
+
+def price_periods(ref: str, dates: list[dt.date]) -> list[int]:
+    """For each date, the index of the price in effect (0, 1, … in order of first appearance): two
+    dates with the same index price every request alike, so a caller pricing many requests on many
+    dates asks `usd_per_request` once per period."""
+    return list(_price_periods(ref, tuple(dates)))
+
+
+@lru_cache(maxsize=1024)
+def _price_periods(ref: str, dates: tuple[dt.date, ...]) -> tuple[int, ...]:
+    provider_id, model_id = resolve(ref).split("/", 1)
+    model = _providers()[provider_id].find_model(model_id)
+    seen: dict[int, int] = {}
+    out = []
+    for on in dates:
+        price = model.get_prices(dt.datetime(on.year, on.month, on.day, tzinfo=dt.timezone.utc))
+        out.append(seen.setdefault(id(price), len(seen)))
+    return tuple(out)

@@ -14,6 +14,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from planner import demand, fleet, forecast, inputs, perf, scenarios
+from planner.fleet import mix
 from planner.errors import UserError
 from planner.plan import load, parse
 from pricing.snapshot import Offer, PriceTable
@@ -154,6 +155,9 @@ def test_fleet_matches_brute_force_with_terms_crossing_the_horizon(seed):
     sol = fleet.solve_mix(need, floor, weights, usd, share, overhead, terms=terms)
     expected = brute_force(need, floor, weights, usd, share, overhead, terms=terms)
     assert sol.cost_usd == pytest.approx(expected, rel=1e-9, abs=1e-6), (need, floor, weights, usd, share, overhead)
+    # the schedule returned (ties broken towards signing later) costs what the solver says
+    table = fleet.cost_table(need, floor, weights, usd, share, overhead)
+    assert mix.schedule_usd(table, usd, sol.reserved_bought, terms)[0] == pytest.approx(expected, rel=1e-9, abs=1e-6)
 
 
 def test_fleet_commitment_bought_late_pays_its_whole_term():
@@ -177,6 +181,130 @@ def test_fleet_spot_cap_is_per_hour_level():
     none, whatever the month's peak."""
     assert fleet.spot_cap(4, 0.3) == 1
     assert list(fleet.spot_cap(np.array([4, 3, 10]), 0.3)) == [1, 0, 3]
+
+
+def _random_mix_case(rng: random.Random, months: int, top: int):
+    """Demand that grows, shrinks or wobbles; random rates, spot share and overhead."""
+    levels = sorted((rng.uniform(0.5, 1.0) for _ in range(rng.choice([1, 2]))), reverse=True)
+    start, growth = rng.uniform(0.5, top), rng.uniform(-0.15, 0.15)
+    wobble = [rng.uniform(0.75, 1.25) if rng.random() < 0.3 else 1.0 for _ in range(months)]
+    need = np.array([[min(top, max(0, math.ceil(start * (1 + growth) ** m * wobble[m] * level))) for level in levels]
+                     for m in range(months)])
+    floor = np.full(months, rng.randint(0, 1))
+    need = np.maximum(need, floor[:, None])
+    weights = np.array([rng.randint(1, 12) for _ in levels], dtype=float)
+    weights = weights / weights.sum() * 24
+    od = rng.uniform(1, 4)
+    usd = {"on_demand": od}
+    if rng.random() < 0.8:
+        usd["reserved_1y"] = od * rng.uniform(0.3, 0.9)
+    if rng.random() < 0.6:
+        usd["reserved_3y"] = od * rng.uniform(0.2, 0.8)
+    if rng.random() < 0.6:
+        usd["spot"] = od * rng.uniform(0.2, 0.7)
+    return need, floor, weights, usd, rng.choice([0.0, 0.3, 0.5, 1.0]), rng.choice([0.0, 0.1, 0.5])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fleet_matches_brute_force_when_commitments_expire(seed):
+    """Terms shortened to 2 and 3 months over a 4-month horizon: commitments end inside it (and
+    past it, paid whole), so the solver's non-monotone paths (bounds, dual certificate, the
+    program) are all exercised."""
+    terms = {"reserved_1y": 2, "reserved_3y": 3}
+    need, floor, weights, usd, share, overhead = _random_mix_case(random.Random(100 + seed), 4, 2)
+    sol = fleet.solve_mix(need, floor, weights, usd, share, overhead, terms=terms)
+    expected = brute_force(need, floor, weights, usd, share, overhead, terms=terms)
+    assert sol.cost_usd == pytest.approx(expected, rel=1e-9, abs=1e-6), (need, floor, weights, usd, share, overhead)
+    # the schedule returned (ties broken towards signing later) costs what the solver says
+    table = fleet.cost_table(need, floor, weights, usd, share, overhead)
+    assert mix.schedule_usd(table, usd, sol.reserved_bought, terms)[0] == pytest.approx(expected, rel=1e-9, abs=1e-6)
+
+
+def independent_program(need, floor, weights, usd, share, overhead, terms=None) -> float:
+    """The purchase mix as a different integer program: commitments bought per month (each paid for
+    its whole term, past the horizon too), and on-demand and spot instances per month and hour
+    level, spot capped per level (no cost table, no enumeration)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import lil_matrix
+
+    M, H = need.shape
+    terms = terms or fleet.TERM_MONTHS
+    days = fleet.HOURS_PER_MONTH / 24
+    options = [o for o in ("reserved_1y", "reserved_3y") if o in usd]
+    n_r, n_h = len(options) * M, M * H
+    n = n_r + 2 * n_h
+    cost, upper = np.zeros(n), np.full(n, np.inf)
+    for k, option in enumerate(options):
+        for s in range(M):
+            cost[k * M + s] = usd[option] * fleet.HOURS_PER_MONTH * terms[option]  # the whole term
+    rows = lil_matrix((2 * n_h, n))
+    low = []
+    for m in range(M):
+        for h in range(H):
+            cap = math.floor(share * need[m, h] + 1e-9) if "spot" in usd else 0
+            o, s_ = n_r + m * H + h, n_r + n_h + m * H + h
+            cost[o] = usd.get("on_demand", 0.0) * weights[h] * days
+            cost[s_] = usd.get("spot", 0.0) * weights[h] * days
+            upper[s_] = cap
+            r = 2 * (m * H + h)
+            for k, option in enumerate(options):
+                for start in range(max(0, m - terms[option] + 1), m + 1):
+                    rows[r, k * M + start] = 1.0  # the floor: committed + on-demand
+                    rows[r + 1, k * M + start] = 1 + overhead  # capacity, spot net of its overhead
+            rows[r, o], rows[r + 1, o], rows[r + 1, s_] = 1.0, 1 + overhead, 1.0
+            low += [floor[m], (1 + overhead) * need[m, h] - 1e-9]
+    res = milp(cost, constraints=LinearConstraint(rows.tocsr(), np.array(low), np.full(len(low), np.inf)),
+               integrality=np.ones(n), bounds=Bounds(np.zeros(n), upper), options={"mip_rel_gap": 0.0})
+    assert res.status == 0
+    return float(res.fun)
+
+
+def test_fleet_matches_an_independent_program_over_long_horizons():
+    """13 to 36 months with 1- and 3-year terms, demand growing, shrinking and wobbling: the
+    solver agrees with a differently formulated integer program, whichever proof it used."""
+    methods = set()
+    for seed in range(16):
+        rng = random.Random(seed)
+        need, floor, weights, usd, share, overhead = _random_mix_case(rng, rng.choice([13, 24, 36]), 9)
+        sol = fleet.solve_mix(need, floor, weights, usd, share, overhead)
+        methods.add(sol.method)
+        assert sol.cost_usd == pytest.approx(independent_program(need, floor, weights, usd, share, overhead),
+                                             rel=1e-9, abs=1e-6), seed
+    assert {"bound", "dual", "milp"} <= methods
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_fleet_matches_an_independent_program_with_terms_ending_inside_and_past_the_horizon(seed):
+    """Terms of 5 and 11 months over 13 to 24 months: commitments end inside the horizon, are
+    renewed, and run past its end (paid whole); the solver still agrees with the other program."""
+    terms = {"reserved_1y": 5, "reserved_3y": 11}
+    rng = random.Random(200 + seed)
+    need, floor, weights, usd, share, overhead = _random_mix_case(rng, rng.choice([13, 24]), 9)
+    sol = fleet.solve_mix(need, floor, weights, usd, share, overhead, terms=terms)
+    expected = independent_program(need, floor, weights, usd, share, overhead, terms=terms)
+    assert sol.cost_usd == pytest.approx(expected, rel=1e-9, abs=1e-6), sol.method
+
+
+def test_fleet_forced_bounds_never_exclude_an_optimal_schedule():
+    """The bound behind the program's variable fixing (month m held at `a` committed instances) is a
+    lower bound: at the optimal schedule's own counts it never exceeds the optimum (checked against
+    the independent program), and its smallest value in each month is the relaxation's bound."""
+    checked = 0
+    for seed in range(12):
+        rng = random.Random(300 + seed)
+        need, floor, weights, usd, share, overhead = _random_mix_case(rng, rng.choice([13, 24, 36]), 9)
+        usd.setdefault("reserved_3y", usd["on_demand"] * 0.5)  # a term that lasts the horizon: the bound exists
+        sol = fleet.solve_mix(need, floor, weights, usd, share, overhead)
+        optimum = independent_program(need, floor, weights, usd, share, overhead)
+        assert sol.cost_usd == pytest.approx(optimum, rel=1e-9, abs=1e-6), seed
+        table = fleet.cost_table(need, floor, weights, usd, share, overhead)
+        forced = mix.forced_bounds(table, usd)
+        active = [sum(fleet.committed_active(sol.reserved_bought, o, m) for o in sol.reserved_bought)
+                  for m in range(len(need))]
+        assert (forced[np.arange(len(need)), active] <= optimum * (1 + 1e-9) + 1e-6).all(), seed
+        assert forced.min(axis=1) == pytest.approx(np.full(len(need), mix._relaxed(table, usd)[0]), rel=1e-12)
+        checked += 1
+    assert checked == 12
 
 
 def test_fleet_flat_demand_on_demand_by_hand():

@@ -343,12 +343,13 @@ def test_hostile_ten_thousand_workloads_are_refused_before_validation():
 
 def test_hostile_plan_past_the_work_ceiling_is_one_line(tmp_path, capsys):
     text = EXAMPLE.read_text().replace("horizon_months: 12", "horizon_months: 120").replace(
-        "regions: [us-east-1]", "regions: [us-east-1, us-east-2, us-west-2]")
+        "regions: [us-east-1]", "regions: [us-east-1, us-east-2, us-west-1, us-west-2, ca-central-1, eu-west-1, "
+        "eu-west-2, eu-central-1, eu-north-1]")
     text = text.replace("workloads:\n  - name: helpdesk", "workloads:\n  - &w\n    name: helpdesk")
     extra = "".join(f"  - {{<<: *w, name: w{i}}}\n" for i in range(6))
     text = text.replace("costs:\n", extra + "costs:\n", 1)
     line = refused(tmp_path, capsys, text)
-    assert f"7 workloads × 120 months × 3 regions = 2,520, more than the {MAX_PLAN_CELLS:,}" in line
+    assert f"7 workloads × 120 months × 9 regions = 7,560, more than the {MAX_PLAN_CELLS:,}" in line
     assert ": workloads: " in line
 
 

@@ -112,18 +112,20 @@ def _check(report: dict, width: int, where: str) -> None:
 
 
 def _reports(example_outputs, tmp_path) -> dict[str, Path]:
-    """Every example's report.html, and the committed-chat fixture's (tests/fixtures/forecast_committed.json): the
+    """Every example's report.html, the committed-chat fixture's (tests/fixtures/forecast_committed.json): the
     one report whose reservation runs past its horizon, so its commitments and "if demand continues" tables are
-    measured too."""
+    measured too, and the bands-chat fixture's (tests/fixtures/forecast_bands.json): the one with Monte Carlo
+    bands, so its fan chart, probability curve and bands tables are measured too."""
     from planner import report
     from planner.forecast import serialize
 
     reports = {name: out_dir / "report.html" for name, out_dir in example_outputs.items()}
-    committed = tmp_path / "committed-chat.html"
-    fixture = Path(__file__).parent / "fixtures" / "forecast_committed.json"
-    committed.write_text(report.render_html(serialize.load(fixture), generated_at="2027-01-15 09:00 UTC"),
-                         encoding="utf-8")
-    return {**reports, "committed-chat": committed}
+    for name, fixture in (("committed-chat", "forecast_committed.json"), ("bands-chat", "forecast_bands.json")):
+        path = tmp_path / f"{name}.html"
+        forecast = serialize.load(Path(__file__).parent / "fixtures" / fixture)
+        path.write_text(report.render_html(forecast, generated_at="2027-01-15 09:00 UTC"), encoding="utf-8")
+        reports[name] = path
+    return reports
 
 
 def test_report_browser_every_example_holds_up_at_desktop_phone_and_print(browser_context, example_outputs,
@@ -138,7 +140,11 @@ def test_report_browser_every_example_holds_up_at_desktop_phone_and_print(browse
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.set_viewport_size({"width": width, "height": 900})
             page.goto(url, wait_until="load")
-            _check(page.evaluate(MEASURE), width, f"{name} at {width} px")
+            measured = page.evaluate(MEASURE)
+            _check(measured, width, f"{name} at {width} px")
+            if name == "bands-chat":  # the Monte Carlo section: both its charts drawn, at every width
+                drawn = {chart["id"] for chart in measured["charts"] if chart["sizes"]}
+                assert {"chart-fan", "chart-probability"} <= drawn, f"{name} at {width} px: {drawn}"
             page.screenshot(path=str(tmp_path / f"{name}-{width}.png"), full_page=True)
             assert errors == [], f"{name} at {width} px: console errors {errors}"
             page.close()

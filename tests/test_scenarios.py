@@ -203,3 +203,18 @@ def test_scenarios_say_when_the_fleet_changes_with_both_fleets():
     assert all(not s.fleet_changes for p, s in sens.items() if p != "traffic")
     base = build(plan).model_copy(update={"scenarios": runs, "sensitivity": sensitivity})
     assert [(c.source, c.name) for c in base.fleet_changes] == [("scenario", "high"), ("sensitivity", "traffic")]
+
+
+def test_scenarios_variants_built_in_parallel_give_the_same_forecast(monkeypatch):
+    """A large plan's variants are built in forked processes; the forecast is byte for byte the one
+    built in one process (here a small plan, with the size threshold lowered to reach that path)."""
+    from planner import service
+    from planner.forecast.serialize import to_json
+    from planner.plan import load
+
+    plan = load(ROOT / "examples" / "us-batch-summariser.yaml")
+    variants = scenarios.variant_plans(plan)
+    assert len(variants) == 14 and len({service.fleet_key(p) for p in variants}) < 14  # buffer, API: one fleet
+    one = to_json(service.build_forecast(plan, workers=1))
+    monkeypatch.setattr(service, "PARALLEL_FROM_CELLS", 0)
+    assert to_json(service.build_forecast(plan, workers=2)) == one

@@ -49,55 +49,88 @@ def replica_capacity(model: ModelSpec, gpu: GpuSpec, workload: Workload, tp: int
 
 
 def candidates(plan: Plan, workload: Workload, priced: list[PricedOffer], model: ModelSpec,
-               gpus: dict[str, GpuSpec], factors: perf.PerfFactors) -> tuple[list[Candidate], list[str]]:
-    """Every (region, instance type, TP) that fits and meets the SLO, and why the rest do not."""
+               gpus: dict[str, GpuSpec], factors: perf.PerfFactors, *,
+               capacities: dict | None = None) -> tuple[list[Candidate], list[str]]:
+    """Every (region, instance type, TP) that fits and meets the SLO, and why the rest do not.
+
+    `capacities` (optional) keeps what one replica sustains per (GPU kind, TP) between calls for the
+    same model, engine, precisions, token counts and SLO (`planner.fleet.memo` passes one per such
+    value).
+    """
     allowed = set(plan.constraints.purchase)
     mult = plan.pricing.compute_price_multiplier
     spot_mult = plan.pricing.spot_price_multiplier
-    t = workload.traffic
-    found: dict[tuple, list[Candidate]] = {}
-    reasons: list[str] = []
+    caps = {} if capacities is None else capacities
+
+    def capacity(gpu_name: str, tp: int):
+        """(ReplicaCapacity or None, reason or None) for one GPU kind at one TP degree."""
+        key = (gpu_name, tp)
+        if key not in caps:
+            try:
+                caps[key] = (replica_capacity(model, gpus[gpu_name], workload, tp, factors), None)
+            except UserError as exc:  # e.g. fp8 on a GPU without FP8: this GPU is not a candidate
+                caps[key] = (None, f"{gpu_name}: {exc.message}")
+        return caps[key]
+
+    nonspot = {Purchase.ON_DEMAND, *RESERVED} & allowed
+    # offers by (region, GPU kind, GPU count); what one replica sustains depends on (GPU kind, TP)
+    groups: dict[tuple[str, str, int], list[PricedOffer]] = {}
+    kinds: dict[tuple[str, int], None] = {}  # (GPU kind, count) in order of first appearance
     for po in priced:
         o = po.offer
-        gpu = gpus.get(o.gpu)
-        if gpu is None:  # a GPU the catalog does not describe cannot be sized
+        if o.gpu not in gpus:  # a GPU the catalog does not describe cannot be sized
             continue
+        kinds.setdefault((o.gpu, o.gpu_count))
+        if not nonspot.isdisjoint(po.usd_per_hour):
+            groups.setdefault((o.region, o.gpu, o.gpu_count), []).append(po)
+    reasons: list[str] = []
+    serving: dict[tuple[str, int], list[tuple[int, perf.ReplicaCapacity]]] = {}
+    for gpu_name, count in kinds:
+        ok = serving[(gpu_name, count)] = []
         for tp in TP_DEGREES:
-            if tp > o.gpu_count or o.gpu_count % tp:
+            if tp > count or count % tp:
                 continue
-            if workload.engine == "trtllm" and o.gpu_count // tp > 1:
+            if workload.engine == "trtllm" and count // tp > 1:
                 # trtllm-serve runs one replica per instance (no data-parallel ranks behind one port)
                 continue
-            try:
-                cap = replica_capacity(model, gpu, workload, tp, factors)
-            except UserError as exc:  # e.g. fp8 on a GPU without FP8: this GPU is not a candidate
-                reasons.append(f"{o.gpu}: {exc.message}")
+            cap, error = capacity(gpu_name, tp)
+            if cap is None:
+                reasons.append(error)
                 break
             if not (cap.fits and cap.meets_slo) or cap.requests_per_s <= 0:
                 if cap.reason:
-                    reasons.append(f"{o.gpu} tp {tp}: {cap.reason}")
+                    reasons.append(f"{gpu_name} tp {tp}: {cap.reason}")
                 continue
-            usd = {option: rate * mult * (spot_mult if option == Purchase.SPOT else 1.0)
-                   for option, rate in po.usd_per_hour.items() if option in allowed}
-            spot_zone = [None if x is None else x * mult * spot_mult
-                         for x in (o.spot_min_usd_per_hour, o.spot_max_usd_per_hour)]
-            if not ({Purchase.ON_DEMAND, *RESERVED} & set(usd)):
-                continue
-            c = Candidate(region=o.region, instance_type=o.instance_type, gpu=o.gpu,
-                          gpus_per_instance=o.gpu_count, vcpus=o.vcpus, tp=tp,
-                          replicas_per_instance=o.gpu_count // tp,
-                          replica_requests_per_s=cap.requests_per_s, usd_per_hour=usd,
-                          assumed=po.assumed, source=po.source, date=po.date,
-                          on_demand_usd_per_gpu_hour=po.usd_per_hour[Purchase.ON_DEMAND] * mult / o.gpu_count,
-                          spot_basis=po.spot_basis if Purchase.SPOT in usd else None,
-                          spot_lowest_zone_usd_per_hour=spot_zone[0], spot_highest_zone_usd_per_hour=spot_zone[1],
-                          engine=workload.engine, kv_precision=cap.kv_precision, max_batch=cap.max_batch,
-                          max_num_batched_tokens=cap.max_num_batched_tokens)
-            found.setdefault((o.region, o.gpu, o.gpu_count, tp), []).append(c)
+            ok.append((tp, cap))
+    found: dict[tuple, list[tuple[PricedOffer, perf.ReplicaCapacity]]] = {}
+    for (region, gpu_name, count), offers_here in groups.items():
+        for tp, cap in serving[(gpu_name, count)]:
+            found[(region, gpu_name, count, tp)] = [(po, cap) for po in offers_here]
+
+    def on_demand_first(item) -> tuple[float, str]:
+        po = item[0]
+        od = po.usd_per_hour.get(Purchase.ON_DEMAND) if Purchase.ON_DEMAND in allowed else None
+        return (math.inf if od is None else od * mult, po.offer.instance_type)
+
     out = []
     for key in sorted(found):
-        group = sorted(found[key], key=lambda c: (c.usd_per_hour.get(Purchase.ON_DEMAND, math.inf), c.instance_type))
-        lead = group[0]
-        out.append(Candidate(**{**lead.__dict__, "equivalents": tuple(c.instance_type for c in group[1:]),
-                                "equivalent_vcpus": tuple(c.vcpus for c in group[1:])}))
+        group = sorted(found[key], key=on_demand_first)
+        po, cap = group[0]
+        o = po.offer
+        usd = {option: rate * mult * (spot_mult if option == Purchase.SPOT else 1.0)
+               for option, rate in po.usd_per_hour.items() if option in allowed}
+        spot_zone = [None if x is None else x * mult * spot_mult
+                     for x in (o.spot_min_usd_per_hour, o.spot_max_usd_per_hour)]
+        out.append(Candidate(region=o.region, instance_type=o.instance_type, gpu=o.gpu,
+                             gpus_per_instance=o.gpu_count, vcpus=o.vcpus, tp=key[3],
+                             replicas_per_instance=o.gpu_count // key[3],
+                             replica_requests_per_s=cap.requests_per_s, usd_per_hour=usd,
+                             assumed=po.assumed, source=po.source, date=po.date,
+                             on_demand_usd_per_gpu_hour=po.usd_per_hour[Purchase.ON_DEMAND] * mult / o.gpu_count,
+                             spot_basis=po.spot_basis if Purchase.SPOT in usd else None,
+                             spot_lowest_zone_usd_per_hour=spot_zone[0], spot_highest_zone_usd_per_hour=spot_zone[1],
+                             engine=workload.engine, kv_precision=cap.kv_precision, max_batch=cap.max_batch,
+                             max_num_batched_tokens=cap.max_num_batched_tokens,
+                             equivalents=tuple(e.offer.instance_type for e, _ in group[1:]),
+                             equivalent_vcpus=tuple(e.offer.vcpus for e, _ in group[1:])))
     return out, list(dict.fromkeys(reasons))

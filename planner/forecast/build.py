@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from planner import demand as demand_mod, fleet as fleet_mod
 from planner.environments import Environment, network_shape
+from planner.fleet.memo import Memo
 from planner.fleet.model import FleetPlan, HourlyInstances, MonthFleet, WorkloadFleet
 from planner.forecast import decision, provenance, tco
 from planner.forecast.bill import api_bill
@@ -87,11 +88,25 @@ def retraining_gpu_hour_usd(plan: Plan, fleet_plan: FleetPlan, inputs: Inputs) -
     return {w.name: usd * plan.pricing.compute_price_multiplier for w in plan.workloads}
 
 
-def size(plan: Plan, inputs: Inputs, demand=None) -> FleetPlan:
-    """The plan's fleet, from its demand and the loaded inputs."""
+def size(plan: Plan, inputs: Inputs, demand=None, *, memo: Memo | None = None) -> FleetPlan:
+    """The plan's fleet, from its demand and the loaded inputs (`memo`: shared with other sizings
+    of the same forecast)."""
     demand = demand if demand is not None else demand_mod.build(plan)
-    priced = fleet_mod.offers(plan, inputs.price_table)
-    return fleet_mod.build(plan, demand, priced, inputs.models, inputs.gpus, inputs.perf_factors)
+    memo = memo if memo is not None else Memo()
+    priced = memo.offers(plan, inputs.price_table)
+    return fleet_mod.build(plan, demand, priced, inputs.models, inputs.gpus, inputs.perf_factors, memo=memo)
+
+
+class _Row:
+    """One row of the demand table, read by attribute from its columns (no pandas row objects)."""
+
+    __slots__ = ("_columns", "_i")
+
+    def __init__(self, columns: dict, i: int):
+        self._columns, self._i = columns, i
+
+    def __getattr__(self, name: str):
+        return self._columns[name][self._i]
 
 
 def _totals(chunk: list[MonthForecast]) -> PeriodTotals:
@@ -102,12 +117,15 @@ def _totals(chunk: list[MonthForecast]) -> PeriodTotals:
                         unused_committed_usd=sum(m.unused_committed_usd for m in chunk))
 
 
-def build(plan: Plan, inputs: Inputs, *, demand=None, fleet_plan: FleetPlan | None = None) -> Forecast:
-    """The forecast of `plan` (the content of forecast.json, without scenarios and sensitivity)."""
+def build(plan: Plan, inputs: Inputs, *, demand=None, fleet_plan: FleetPlan | None = None,
+          memo: Memo | None = None) -> Forecast:
+    """The forecast of `plan` (the content of forecast.json, without scenarios and sensitivity).
+
+    `memo` shares candidates and exact purchase mixes between the builds of one forecast."""
     demand = demand if demand is not None else demand_mod.build(plan)
     bill = api_bill(plan, demand)
     if fleet_plan is None:
-        fleet_plan = size(plan, inputs, demand)
+        fleet_plan = size(plan, inputs, demand, memo=memo)
     months = plan.months()
     buffer = plan.costs.uncertainty_buffer
     gpu_hour_usd = retraining_gpu_hour_usd(plan, fleet_plan, inputs)
@@ -119,16 +137,20 @@ def build(plan: Plan, inputs: Inputs, *, demand=None, fleet_plan: FleetPlan | No
     api_cost = {w.name: 0.0 for w in plan.workloads}
     api_series: dict[str, list[tuple[str, float]]] = {w.name: [] for w in plan.workloads}
     shared_total = api_fixed_total = 0.0
+    columns = {name: demand[name].to_numpy() for name in ("workload", "month", "requests", "input_tokens",
+                                                          "output_tokens", "mean_requests_per_s",
+                                                          "peak_requests_per_s", "peak_output_tokens_per_s")}
+    position = {(w, m): i for i, (w, m) in enumerate(zip(columns["workload"], columns["month"]))}
     signed_after: dict[str, float] = {}  # month -> obligation after the horizon signed in it
     for wf in fleet_plan.workloads:
         for x in wf.commitments:
             signed_after[x.start_month] = signed_after.get(x.start_month, 0.0) + x.usd_after_horizon
             ws_cost[wf.workload] += x.usd_after_horizon
     for k, month in enumerate(months):
-        rows = demand[demand["month"] == month]
         workloads: list[WorkloadMonth] = []
         compute_sum = platform_sum = 0.0
-        for w, row in zip(plan.workloads, rows.itertuples(index=False)):
+        for w in plan.workloads:
+            row = _Row(columns, position[(w.name, month)])
             wf = fleet_plan.workload(w.name)
             mf = wf.months[k]
             plat = platform_usd(plan, w, wf, k, float(row.requests), inputs, volumes[w.name])

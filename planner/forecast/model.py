@@ -343,6 +343,44 @@ class Sensitivity(Frozen):
     fleet_changes: list[FleetChange] = Field(default_factory=list)  # workloads whose fleet differs at low or high
 
 
+# --- Monte Carlo bands ---------------------------------------------------------------------------
+
+class UsdPercentiles(Frozen):
+    """USD at the 10th, 50th and 90th percentile of the draws."""
+
+    p10: float
+    p50: float
+    p90: float
+
+
+class BandMonth(Frozen):
+    month: Month
+    self_hosted_usd: UsdPercentiles  # the month's self-hosted total (buffer included), over the draws
+    api_path_usd: dict[str, UsdPercentiles]  # API model -> the month's API path total, over the draws
+    # API model -> share of draws in which self-hosting has cost no more than the API path so far
+    # (cumulative, from the first month to this one)
+    p_cumulative_self_host_cheaper: dict[str, float]
+
+
+class BreakEvenPercentiles(Frozen):
+    """The break-even month at the 10th, 50th and 90th percentile of the draws (earliest first);
+    None where that share of draws does not break even inside the horizon."""
+
+    p10: Month | None
+    p50: Month | None
+    p90: Month | None
+
+
+class Bands(Frozen):
+    """Monte Carlo bands (plan section `uncertainty`): each draw samples traffic, growth, tokens per
+    request, prices and the throughput model's error, re-sizes the fleet and re-costs both paths."""
+
+    draws: int
+    seed: int
+    months: list[BandMonth]
+    break_even: dict[str, BreakEvenPercentiles]  # API model -> break-even month percentiles
+
+
 # --- the whole forecast ---------------------------------------------------------------------------
 
 class Forecast(Frozen):
@@ -366,6 +404,7 @@ class Forecast(Frozen):
     warnings: list[ForecastWarning]
     scenarios: list[Scenario] = Field(default_factory=list)
     sensitivity: list[Sensitivity] = Field(default_factory=list)
+    bands: Bands | None = None  # with the plan's `uncertainty` section
 
     @property
     def models(self) -> list[str]:

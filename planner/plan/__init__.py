@@ -23,10 +23,10 @@ from planner.plan.errors import FieldError, line_of, user_error
 from planner.plan.reader import read_yaml
 from planner.plan.resolve import aws_regions
 from planner.plan.schema import (MONTH_RE, PURCHASE_OPTIONS, ApiModelRef, Constraints, Costs, HfConfigModel, Plan,
-                                 Pricing, Scenarios, Slo, Traffic, Workload)
+                                 Pricing, Scenarios, Slo, Traffic, Uncertainty, Workload)
 
 __all__ = ["ApiModelRef", "Constraints", "Costs", "FieldError", "HfConfigModel", "MONTH_RE", "PURCHASE_OPTIONS",
-           "Plan", "Pricing", "Scenarios", "Slo", "Traffic", "Workload", "aws_regions", "load", "parse",
+           "Plan", "Pricing", "Scenarios", "Slo", "Traffic", "Uncertainty", "Workload", "aws_regions", "load", "parse",
            "workload_model_spec"]
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -34,7 +34,7 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 FIRST_YEAR, LAST_YEAR = 2020, 2100  # `start` years
 MAX_HORIZON_MONTHS = 120
 MAX_WORKLOADS = 100
-MAX_PLAN_CELLS = 2_400  # workloads × horizon_months × constraints.regions: the work grows with it
+MAX_PLAN_CELLS = 7_200  # workloads × horizon_months × constraints.regions: the work grows with it (issue 13's 10 × 36 × 20)
 MAX_REQUESTS_PER_DAY = 1e10  # in any month, growth and the high scenario included
 MAX_INPUT_TOKENS = 10_000_000  # and input + output within the model's context
 MAX_OUTPUT_TOKENS = 1_000_000
@@ -358,6 +358,164 @@ class Scenarios(_Strict):
                                    "high scenario")
 
 
+# --- uncertainty: the Monte Carlo section (issue 13) --------------------------------------------
+#
+#     uncertainty:
+#       draws: 1000          # Monte Carlo draws (0 .. 100,000); 0 = no bands
+#       seed: 7              # same plan + same seed = the same bands, byte for byte
+#       traffic: {distribution: lognormal, sd: 0.3}
+#       growth: {distribution: normal, sd: 0.01}
+#       api_price: 0.25      # a number alone is the sd of the quantity's default distribution
+#
+# Every quantity is a multiplier on the base value (median 1 by default) or, for `growth`, an offset
+# added to the monthly growth (mean 0). Distributions: `lognormal` (multipliers: median × exp(sd × z),
+# z standard normal); `normal` (mean + sd × z: mean 1 for a multiplier, kept >= 0.01; mean 0 for an
+# offset); `uniform` (between `low` and `high`); `fixed` (the base value). Defaults and their sources
+# are in `Uncertainty`'s docstring; the sampling is `planner.uncertainty.draws`.
+
+DISTRIBUTIONS = ("lognormal", "normal", "uniform", "fixed")
+OFFSET_DISTRIBUTIONS = ("normal", "uniform", "fixed")
+MAX_DRAWS = 100_000
+DEFAULT_DRAWS = 1000
+MAX_SEED = 2**32 - 1
+MAX_SPREAD_SD = 2.0  # sd of a multiplier's log (×7.4 at one sd) or of a normal multiplier
+MAX_OFFSET_SD = 0.2  # sd of the monthly growth offset (20 points a month)
+MIN_GROWTH_OFFSET, MAX_GROWTH_OFFSET = -0.5, 1.5  # as scenarios.growth_low/high
+NORMAL_MULTIPLIER_FLOOR = 0.01  # a normal multiplier never goes below this
+
+
+class _Spread(_Strict):
+    """One uncertain quantity: its distribution and that distribution's parameters."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    distribution: str
+    sd: Number | None = Field(None, ge=0, le=MAX_SPREAD_SD,
+                              description="spread: standard deviation (of the log, for lognormal)")
+    median: Number | None = Field(None, gt=0, le=MAX_MULTIPLIER, description="lognormal centre (default 1)")
+    mean: Number | None = Field(None, ge=-MAX_MULTIPLIER, le=MAX_MULTIPLIER,
+                                description="normal centre (default 1 for a multiplier, 0 for an offset)")
+    low: Number | None = Field(None, ge=-MAX_MULTIPLIER, le=MAX_MULTIPLIER, description="uniform: lowest value")
+    high: Number | None = Field(None, ge=-MAX_MULTIPLIER, le=MAX_MULTIPLIER, description="uniform: highest value")
+
+    ALLOWED: ClassVar[tuple[str, ...]] = DISTRIBUTIONS
+
+    @model_validator(mode="before")
+    @classmethod
+    def _number_is_sd(cls, data: Any) -> Any:
+        if isinstance(data, (int, float)) and not isinstance(data, bool):
+            return {"sd": data}
+        return data
+
+    @field_validator("distribution", mode="before")
+    @classmethod
+    def _known(cls, name: Any) -> str:
+        if not isinstance(name, str) or name not in cls.ALLOWED:
+            hint = did_you_mean(name, list(cls.ALLOWED)) if isinstance(name, str) and len(name) <= 200 else ""
+            raise FieldError(f"unknown distribution {shorten(name)}{hint}; choose one of {', '.join(cls.ALLOWED)}")
+        return name
+
+    @model_validator(mode="after")
+    def _parameters(self) -> "_Spread":
+        used = {"lognormal": {"sd", "median"}, "normal": {"sd", "mean"}, "uniform": {"low", "high"},
+                "fixed": set()}[self.distribution]
+        extra = [name for name in ("sd", "median", "mean", "low", "high")
+                 if getattr(self, name) is not None and name not in used]
+        if extra:
+            raise FieldError(f"{extra[0]} does not apply to a {self.distribution} distribution "
+                             f"(it takes {', '.join(sorted(used)) or 'nothing'})", (extra[0],))
+        if self.distribution == "uniform":
+            if self.low is None or self.high is None:
+                raise FieldError("a uniform distribution needs low and high", ("low" if self.low is None else "high",))
+            if self.high < self.low:
+                raise FieldError(f"is below low ({self.low:g}): a negative spread, got {self.high:g}", ("high",))
+        return self
+
+    @property
+    def has_spread(self) -> bool:
+        if self.distribution == "fixed":
+            return False
+        if self.distribution == "uniform":
+            return self.high > self.low
+        return self.sd is None or self.sd > 0
+
+
+class Multiplier(_Spread):
+    """A factor on the base value; lognormal with median 1 unless the plan says otherwise."""
+
+    distribution: str = "lognormal"
+
+    @model_validator(mode="after")
+    def _positive(self) -> "Multiplier":
+        for name in ("mean", "low", "high"):
+            value = getattr(self, name)
+            if value is not None and not MIN_MULTIPLIER <= value <= MAX_MULTIPLIER:
+                raise FieldError(f"must be within {MIN_MULTIPLIER:g}..{MAX_MULTIPLIER:g} for a multiplier, "
+                                 f"got {value:g}", (name,))
+        return self
+
+
+class Offset(_Spread):
+    """An amount added to the base value (the monthly growth); normal with mean 0 unless the plan says otherwise."""
+
+    distribution: str = "normal"
+    ALLOWED: ClassVar[tuple[str, ...]] = OFFSET_DISTRIBUTIONS
+
+    @model_validator(mode="after")
+    def _bounded(self) -> "Offset":
+        if self.sd is not None and self.sd > MAX_OFFSET_SD:
+            raise FieldError(f"must be at most {MAX_OFFSET_SD:g} for a monthly growth offset, got {self.sd:g}",
+                             ("sd",))
+        for name in ("mean", "low", "high"):
+            value = getattr(self, name)
+            if value is not None and not MIN_GROWTH_OFFSET <= value <= MAX_GROWTH_OFFSET:
+                raise FieldError(f"must be within {MIN_GROWTH_OFFSET:g}..{MAX_GROWTH_OFFSET:g} for a monthly "
+                                 f"growth offset, got {value:g}", (name,))
+        return self
+
+
+def _multiplier(sd: float | None) -> Any:
+    return Field(default_factory=lambda: Multiplier(sd=sd))
+
+
+class Uncertainty(_Strict):
+    """What is uncertain in a plan, and how many draws sample it. Off when the section is absent.
+
+    Defaults and where they come from (each can be overridden):
+
+    - `traffic` (per workload): lognormal sd 0.30. p10/p90 ≈ ×0.68/×1.47, the scenarios' default
+      traffic range (0.7, 1.5).
+    - `growth` (per workload): normal sd 0.01 (points per month). An assumption: ±1.3 points a
+      month at p10/p90, about the scenarios' ×0.5/×1.5 of a 3 %/month growth.
+    - `tokens` (per workload): lognormal sd 0.15. p10/p90 ≈ ×0.83/×1.21, the sensitivity chart's
+      token range (0.8, 1.2).
+    - `on_demand_price` (per draw; reserved rates move with it): lognormal sd 0.15. p10/p90 ≈
+      ×0.82/×1.21, the sensitivity chart's GPU price range (0.8, 1.2).
+    - `spot_price` (per draw): lognormal sd 0.30. p10/p90 ≈ ×0.68/×1.47, the scenarios' spot range
+      (0.8, 1.5) widened: one region's zones differ ×2–3 (shared/data/aws_pricing_notes.md §2).
+    - `api_price` (per API model, per year): lognormal sd 0.25. An assumption: genai-prices 0.2.3
+      records 594 dated input/output price changes, median 0 and p10/p90 ×0.45/×2.3 per change,
+      mostly resellers' and preview models' prices.
+    - `throughput` (per workload): lognormal, sd from the calibration of the workload's engine
+      (planner/data/perf_calibration.yaml `fit_quality.<engine>`): the larger of its
+      leave-one-source-out median errors of throughput at an operating point and at maximum,
+      sd = ln(1 + median) / 0.6745 (`planner.uncertainty.draws.throughput_error_sd`).
+    """
+
+    draws: Integer = Field(DEFAULT_DRAWS, ge=0, le=MAX_DRAWS, description="Monte Carlo draws; 0 = no bands")
+    seed: Integer = Field(0, ge=0, le=MAX_SEED, description="random seed: the same plan and seed give the same bands")
+    traffic: Multiplier = _multiplier(0.30)
+    growth: Offset = Field(default_factory=lambda: Offset(sd=0.01))
+    tokens: Multiplier = _multiplier(0.15)
+    on_demand_price: Multiplier = _multiplier(0.15)
+    spot_price: Multiplier = _multiplier(0.30)
+    api_price: Multiplier = _multiplier(0.25)
+    throughput: Multiplier = _multiplier(None)  # sd None: from the throughput model's calibration
+
+    QUANTITIES: ClassVar[tuple[str, ...]] = ("traffic", "growth", "tokens", "on_demand_price", "spot_price",
+                                             "api_price", "throughput")
+
+
 def _length(value: Any) -> int | None:
     return len(value) if isinstance(value, (list, dict)) else None
 
@@ -371,6 +529,7 @@ class Plan(_Strict):
     costs: Costs = Field(default_factory=Costs)
     pricing: Pricing = Field(default_factory=Pricing)
     scenarios: Scenarios = Field(default_factory=Scenarios)
+    uncertainty: Uncertainty | None = Field(None, description="Monte Carlo bands; off when absent")
     recommendation_spend_threshold_usd_month: Number = Field(
         10000.0, ge=0, le=MAX_USD_MONTH, description="API spend per month above which self-hosting is worth a look")
     file: str | None = Field(None, exclude=False, description="set by load(); not part of the YAML")

@@ -300,6 +300,64 @@ def tornado(data: ChartData, style: Style = WIDE) -> str:
     return _svg(fig, f"tornado-{style.name}")
 
 
+def fan(data: ChartData, style: Style = WIDE) -> str:
+    """Monthly cost over the Monte Carlo draws: the p10–p90 band and the median of the self-hosted
+    total and of the primary model's API path, each with the base forecast's line for reference."""
+    b = data.bands
+    if b is None:
+        return ""
+    months = data.months
+    title = "Monthly cost over the draws" + ("\n" if style is NARROW else ", ") + b.title_note
+    fig, ax = _figure(title, "Month", "USD per month", style)
+    x = list(range(len(months)))
+    for band, color in ((b.self_hosted, CATEGORY_COLORS["compute"]), (b.api, LINE_COLORS[0])):
+        ax.fill_between(x, band.p10, band.p90, color=color, alpha=0.22, linewidth=0,
+                        label=f"{band.label}: p10–p90")
+        ax.plot(x, band.p50, color=color, linewidth=2.2, label=f"{band.label}: median (p50)")
+        ax.plot(x, band.base, color=color, linewidth=1.2, linestyle="--", label=f"{band.label}: base forecast")
+    top = max(max(b.self_hosted.p90), max(b.api.p90), max(b.self_hosted.base), max(b.api.base), 1.0)
+    ax.set_ylim(0, top * 1.08)
+    _month_ticks(ax, months, style)
+    _usd_axis(ax)
+    _legend(fig, ax, style)
+    return _svg(fig, f"fan-{style.name}")
+
+
+def probability(data: ChartData, style: Style = WIDE) -> str:
+    """The share of draws in which self-hosting has cost no more than each API path so far, by month,
+    with the break-even month's p10, p50 and p90 marked on each curve."""
+    b = data.bands
+    if b is None:
+        return ""
+    from matplotlib.ticker import FuncFormatter
+
+    months = data.months
+    title = "Chance self-hosting is cheaper by then" + ("\n" if style is NARROW else ", ") + b.title_note
+    fig, ax = _figure(title, "Month", "share of draws, cumulative", style)
+    x = list(range(len(months)))
+    ax.axhline(0.5, color="#888888", linewidth=1, linestyle=":", label="even odds (0.5)")
+    shapes = {"p10": "v", "p50": "o", "p90": "^"}
+    for i, (line, marks) in enumerate(zip(b.probability, b.break_even)):
+        color = LINE_COLORS[i % len(LINE_COLORS)]
+        ax.plot(x, line.values, color=color, linewidth=2, label=line.label)
+        noted = [(p, getattr(marks, p)) for p in ("p10", "p50", "p90") if getattr(marks, p) in months]
+        for p, month in noted:
+            j = months.index(month)
+            ax.plot([j], [line.values[j]], marker=shapes[p], color=color, markersize=7, linestyle="none")
+            right = j > (len(months) - 1) * 2 / 3  # below the curve, towards the middle of the chart
+            ax.annotate(p if style is NARROW else f"{p} {month}", xy=(j, line.values[j]),
+                        xytext=(-6 if right else 6, -6), textcoords="offset points", ha="right" if right else "left",
+                        va="top", color=color, fontsize=style.font, annotation_clip=False)
+        if noted:
+            text = "break-even " + ", ".join(f"{p} {month}" for p, month in noted)
+            ax.plot([], [], marker="o", color=color, linestyle="none", label=f"{line.label}: {text}")
+    ax.set_ylim(-0.03, 1.05)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0%}"))
+    _month_ticks(ax, months, style)
+    _legend(fig, ax, style)
+    return _svg(fig, f"probability-{style.name}")
+
+
 CHARTS = (
     ("cost", cost_by_category, "Monthly self-hosted cost by category next to the API path"),
     ("cumulative", cumulative, "Cumulative cost with the break-even month marked"),
@@ -307,6 +365,11 @@ CHARTS = (
     ("demand", demand_vs_capacity, "Peak demand against provisioned capacity"),
     ("tornado", tornado, "One-at-a-time sensitivity of the savings over the horizon: each parameter's low "
                          "and high value, both drawn"),
+    ("fan", fan, "Monte Carlo bands of monthly cost: the p10–p90 range and the median over the draws, self-hosted "
+                 "and the first compared model's API path, each next to the base forecast (dashed)"),
+    ("probability", probability, "The share of draws in which self-hosting has cost no more than the API path "
+                                 "from the first month to each month; markers: the break-even month's p10 (▼), "
+                                 "p50 (●) and p90 (▲)"),
 )
 
 

@@ -21,7 +21,7 @@ from planner.forecast.model import (CATEGORIES, BreakEven, FleetChange, FleetCho
                                     SpendThresholdTrigger, SpotPrice, SpotShareWarning, SpotUnavailableRisk,
                                     ThreeYearTermWarning, Trigger, UnusedCommitmentsWarning, VolumeTrigger,
                                     WorkloadDecision)
-from planner.plan import ApiModelRef
+from planner.plan import ApiModelRef, Uncertainty
 from planner.report.format import (MISSING, millions, multiplier, num, pct, pct_whole, plain_value, usd_rate,
                                    usd_whole)
 from pricing import SPOT_ON_DEMAND_FRACTION
@@ -102,6 +102,39 @@ class TornadoBar:
 
 
 @dataclass(frozen=True)
+class BandLine:
+    """A Monte Carlo band over the months: its 10th, 50th and 90th percentile, and the base forecast's
+    own line for reference."""
+
+    label: str
+    p10: list[float]
+    p50: list[float]
+    p90: list[float]
+    base: list[float]
+
+
+@dataclass(frozen=True)
+class BreakEvenMarks:
+    """Where a model's probability curve gets its break-even percentiles (None: not in the horizon)."""
+
+    label: str
+    p10: str | None
+    p50: str | None
+    p90: str | None
+
+
+@dataclass(frozen=True)
+class BandsChart:
+    """What the fan chart and the probability curve draw (forecast.json `bands`)."""
+
+    title_note: str  # "1,000 draws, seed 7"
+    self_hosted: BandLine
+    api: BandLine  # the primary model's API path
+    probability: list[Line]  # per model: P(cumulative self-hosted ≤ cumulative API path) by each month
+    break_even: list[BreakEvenMarks]  # per model, in the same order
+
+
+@dataclass(frozen=True)
 class ChartData:
     """What the charts draw: plain series, labels already in words."""
 
@@ -115,6 +148,7 @@ class ChartData:
     tornado: list[TornadoBar]
     tornado_base_usd: float | None
     tornado_model: str | None
+    bands: BandsChart | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +172,7 @@ class ReportView:
     demand: Table
     assumptions: Table
     sources: Table
+    bands: "BandsView | None"
     risks: list[str]
     warnings: list[str]
     charts: ChartData
@@ -785,6 +820,129 @@ def risk_sentence(r: SpotUnavailableRisk, f: Forecast) -> str:
     raise TypeError(f"unknown risk {r!r}")
 
 
+# --- Monte Carlo bands ---------------------------------------------------------------------------
+
+QUANTITY_LABELS = {"traffic": "Traffic level (requests per day)", "growth": "Monthly growth",
+                   "tokens": "Tokens per request (input and output alike)",
+                   "on_demand_price": "On-demand and reserved prices", "spot_price": "Spot prices",
+                   "api_price": "API token prices, per year", "throughput": "Throughput model's error"}
+QUANTITY_SCOPE = {"traffic": "per workload", "growth": "per workload", "tokens": "per workload",
+                  "on_demand_price": "all instances alike", "spot_price": "all instances alike",
+                  "api_price": "per API model", "throughput": "per workload"}
+DEFAULT_UNCERTAINTY = Uncertainty()
+MAX_BAND_ROWS = 24  # a longer horizon's table shows the last month of each quarter
+
+
+@dataclass(frozen=True)
+class BandsView:
+    """The report's Monte Carlo section: what was drawn, the bands by month, break-even percentiles."""
+
+    summary: str  # one sentence: draws, seed, what the bands say at the horizon's end
+    months: Table
+    break_even: Table
+    sampled: Table
+
+
+def _spread_text(name: str, spread, f: Forecast) -> str:
+    """A distribution in words: "lognormal, median 1, sd 0.3" (sd from the calibration where not given)."""
+    kind = spread.distribution
+    offset = name == "growth"
+    if kind == "fixed":
+        return "fixed (no spread)"
+    if kind == "uniform":
+        return f"uniform, {plain_value(spread.low)} to {plain_value(spread.high)}"
+    if spread.sd is not None:
+        sd = plain_value(spread.sd)
+    else:  # the throughput spread from the calibration, per engine (forecast.json assumptions)
+        found = next((a.value for a in f.assumptions if a.name == "uncertainty.throughput.sd"), None)
+        sd = ("from the calibration: " + ", ".join(f"{e} {v:.3f}" for e, v in found.items())
+              if isinstance(found, dict) else "from the calibration")
+    if kind == "lognormal":
+        centre = f"median {plain_value(spread.median if spread.median is not None else 1.0)}"
+        return f"lognormal, {centre}, sd of the log {sd}"
+    centre = plain_value(spread.mean if spread.mean is not None else (0.0 if offset else 1.0))
+    unit = " (added to the monthly growth rate)" if offset else ""
+    return f"normal, mean {centre}, sd {sd}{unit}"
+
+
+def _band_month_rows(f: Forecast) -> tuple[list, str]:
+    """The band months the table shows (every month, or each quarter's last when the horizon is long)."""
+    months = f.bands.months
+    if len(months) <= MAX_BAND_ROWS:
+        return months, "Every month."
+    picked = [m for i, m in enumerate(months) if (i + 1) % 3 == 0 or i == len(months) - 1]
+    return picked, "The last month of each quarter (every month is in forecast.json `bands`)."
+
+
+def bands_view(f: Forecast) -> BandsView | None:
+    """The Monte Carlo section, or None when the forecast has no bands."""
+    b = f.bands
+    if b is None:
+        return None
+    primary = f.models[0]
+    models = list(b.break_even)
+    rows_src, which = _band_month_rows(f)
+    headers = (["Month", "Self-hosted p10", "Self-hosted p50", "Self-hosted p90", "API path p10", "API path p50",
+                "API path p90"] + [f"P(cheaper by then) vs {model}" for model in models])
+    rows = [[m.month, num(m.self_hosted_usd.p10), num(m.self_hosted_usd.p50), num(m.self_hosted_usd.p90),
+             num(m.api_path_usd[primary].p10), num(m.api_path_usd[primary].p50), num(m.api_path_usd[primary].p90)]
+            + [pct_whole(m.p_cumulative_self_host_cheaper[model]) for model in models] for m in rows_src]
+    months_table = Table(
+        "bands-months", f"Monthly cost over {num(b.draws)} draws (USD; API path: {primary})", headers, rows,
+        frozenset(range(1, len(headers))),
+        f"{which} p10/p50/p90: the 10th, 50th and 90th percentile of the month's cost over the draws (buffer "
+        "included, as the forecast's totals); percentiles of different months come from different draws, so they "
+        "do not add up. P(cheaper by then): the share of draws whose cumulative self-hosted cost up to "
+        "that month is at or below the cumulative API path.")
+    be_rows = []
+    for model in models:
+        p = b.break_even[model]
+        base = f.break_even[model].month if model in f.break_even else None
+        be_rows.append([model] + [x or NO_BREAK_EVEN for x in (p.p10, p.p50, p.p90)] + [base or NO_BREAK_EVEN])
+    break_even_table = Table(
+        "bands-break-even", "Break-even month over the draws", ["API model", "p10", "p50", "p90", "Base forecast"],
+        be_rows, frozenset(),
+        "The month by which 10%, 50% and 90% of the draws have first broken even (cumulative self-hosted at or "
+        f"below the cumulative API path); {NO_BREAK_EVEN}: fewer draws than that break even inside the horizon.")
+    spec = f.plan.uncertainty
+    sampled = [[QUANTITY_LABELS[name], QUANTITY_SCOPE[name], _spread_text(name, getattr(spec, name), f),
+                "default" if getattr(spec, name) == getattr(DEFAULT_UNCERTAINTY, name) else "plan"]
+               for name in spec.QUANTITIES]
+    sampled_table = Table(
+        "bands-sampled", "What each draw samples", ["Quantity", "Drawn", "Distribution", "From"], sampled,
+        frozenset(),
+        "Multipliers on the plan's values (growth: points added to the monthly growth). Every draw re-sizes the "
+        "fleet exactly for its demand, tokens and prices, and re-costs both paths. Defaults and their sources: "
+        "README, plan section uncertainty.")
+    last = b.months[-1]
+    cheaper = last.p_cumulative_self_host_cheaper[primary]
+    summary = (f"{num(b.draws)} draws, seed {spec.seed}. In {last.month} self-hosting costs "
+               f"{usd_whole(last.self_hosted_usd.p10)} to {usd_whole(last.self_hosted_usd.p90)} a month (p10–p90, "
+               f"median {usd_whole(last.self_hosted_usd.p50)}), the API path ({primary}) "
+               f"{usd_whole(last.api_path_usd[primary].p10)} to {usd_whole(last.api_path_usd[primary].p90)}"
+               + f"; by then self-hosting has cost no more than the API path in {pct_whole(cheaper)} of the draws.")
+    return BandsView(summary=summary, months=months_table, break_even=break_even_table, sampled=sampled_table)
+
+
+def bands_chart(f: Forecast) -> BandsChart | None:
+    b = f.bands
+    if b is None:
+        return None
+    primary = f.models[0]
+    self_line = BandLine("self-hosted", [m.self_hosted_usd.p10 for m in b.months],
+                         [m.self_hosted_usd.p50 for m in b.months], [m.self_hosted_usd.p90 for m in b.months],
+                         [float(m.self_hosted_usd.total) for m in f.months])
+    api_line = BandLine(f"API path: {primary}", [m.api_path_usd[primary].p10 for m in b.months],
+                        [m.api_path_usd[primary].p50 for m in b.months], [m.api_path_usd[primary].p90 for m in b.months],
+                        [float(m.api_path_usd[primary]) for m in f.months])
+    models = list(b.break_even)
+    probability = [Line(f"vs {model}", [m.p_cumulative_self_host_cheaper[model] for m in b.months]) for model in models]
+    marks = [BreakEvenMarks(f"vs {model}", b.break_even[model].p10, b.break_even[model].p50, b.break_even[model].p90)
+             for model in models]
+    return BandsChart(title_note=f"{num(b.draws)} draws, seed {b.seed}", self_hosted=self_line, api=api_line,
+                      probability=probability, break_even=marks)
+
+
 # --- charts' data --------------------------------------------------------------------------------
 
 def chart_data(f: Forecast) -> ChartData:
@@ -815,7 +973,8 @@ def chart_data(f: Forecast) -> ChartData:
     return ChartData(months=months, categories=categories,
                      self_hosted_total=[float(m.self_hosted_usd.total) for m in f.months], api_lines=api_lines,
                      break_even={line.label: f.break_even[model].month for line, model in zip(api_lines, f.models)},
-                     fleet=fleet, demand=demand, tornado=bars, tornado_base_usd=base, tornado_model=model)
+                     fleet=fleet, demand=demand, tornado=bars, tornado_base_usd=base, tornado_model=model,
+                     bands=bands_chart(f))
 
 
 # --- the whole view ------------------------------------------------------------------------------
@@ -848,6 +1007,7 @@ def build(f: Forecast, *, generated_at: str) -> ReportView:
         demand=_demand_table(f),
         assumptions=_assumption_table(f),
         sources=_sources_table(f, generated_at),
+        bands=bands_view(f),
         risks=risks(f),
         warnings=warning_lines(f),
         charts=chart_data(f),
