@@ -912,8 +912,10 @@ def bands_view(f: Forecast) -> BandsView | None:
         "bands-sampled", "What each draw samples", ["Quantity", "Drawn", "Distribution", "From"], sampled,
         frozenset(),
         "Multipliers on the plan's values (growth: points added to the monthly growth). Every draw re-sizes the "
-        "fleet exactly for its demand, tokens and prices, and re-costs both paths. Defaults and their sources: "
-        "README, plan section uncertainty.")
+        "fleet exactly for its demand, tokens and prices, and re-costs both paths. A draw also picks its own "
+        "reservations knowing its demand, as if the plan had been made with hindsight: the self-hosted band is "
+        "somewhat optimistic where demand would fall short of reservations signed on the base forecast. Defaults "
+        "and their sources: README, plan section uncertainty.")
     last = b.months[-1]
     cheaper = last.p_cumulative_self_host_cheaper[primary]
     summary = (f"{num(b.draws)} draws, seed {spec.seed}. In {last.month} self-hosting costs "
