@@ -92,6 +92,19 @@ def test_uncertainty_absent_or_zero_draws_gives_no_bands():
     assert build_forecast(parse(plan_dict(draws=0))).bands is None
 
 
+@pytest.mark.parametrize("section, line", [({"draws": 1500, "seed": 9}, "uncertainty: 1,500 Monte Carlo draws, seed 9"),
+                                           ({"draws": 0}, None), (None, None)])
+def test_uncertainty_validate_says_whether_bands_will_be_drawn(tmp_path, capsys, section, line):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(yaml.safe_dump(plan_dict(**(section or {}))))
+    assert run(["validate", str(plan)]) == 0
+    out = capsys.readouterr().out
+    if line is None:
+        assert "uncertainty:" not in out, out
+    else:
+        assert line in out, out
+
+
 # --- the draws ------------------------------------------------------------------------------------
 
 def test_uncertainty_throughput_sd_from_the_calibration_figures():

@@ -42,8 +42,11 @@ def _print(summary) -> None:
     console.print(f"forecast {months[0]} .. {months[-1]} ({plan.horizon_months} months, {HOURS_PER_MONTH} h each)")
     c = plan.constraints
     console.print(f"regions: {', '.join(c.regions)}   GPUs: {', '.join(c.gpus) if c.gpus else 'any in the catalog'}")
-    console.print(f"purchase: {', '.join(c.purchase)}   max spot share {c.max_spot_share:.0%}   "
-                  f"min replicas {c.min_replicas}   headroom {c.headroom:.0%}")
+    console.print(f"purchase: {', '.join(c.purchase)}   max spot share {c.max_spot_share:.0%}")
+    console.print(f"min replicas {c.min_replicas}   headroom {c.headroom:.0%}")
+    u = plan.uncertainty
+    if u is not None and u.draws:
+        console.print(f"uncertainty: {u.draws:,} Monte Carlo draws, seed {u.seed} (forecast.json gets bands)")
     labels = ("model", "precision", "requests/day", "peak requests/s", "tokens in / out", "SLO",
               "compared with")
     for row in summary.workloads:
