@@ -126,9 +126,9 @@ def _top_up_table(usd_per_hour: dict[Purchase, float], cap_max: int, spot_overhe
     return best[0], spots[0], on_demand[0]
 
 
-def _top_up_tables(B: int, od_rate: np.ndarray | None, spot_rate: np.ndarray | None, cap_max: int,
-                   spot_overhead: float, d_max: int):
-    """`_top_up_table` for B problems' rates (od_rate[b], spot_rate[b]; None: not allowed): [b, cap, d]."""
+def _top_up_costs(B: int, od_rate: np.ndarray | None, spot_rate: np.ndarray | None, cap_max: int,
+                  spot_overhead: float, d_max: int):
+    """(spot counts [s], on-demand instances [s, d], USD per hour [b, s, d] of exactly s spot instances)."""
     spots = np.arange(0, (cap_max if spot_rate is not None else 0) + 1)
     effective = np.floor(spots / (1 + spot_overhead) + 1e-9)
     d = np.arange(d_max + 1)
@@ -138,18 +138,35 @@ def _top_up_tables(B: int, od_rate: np.ndarray | None, spot_rate: np.ndarray | N
         cost = np.where(o[None] == 0, spot_usd, np.inf)
     else:
         cost = od_rate[:, None, None] * o[None] + spot_usd
-    best = np.empty((B, len(spots), d_max + 1))
-    arg = np.zeros((B, len(spots), d_max + 1), dtype=int)
-    best[:, 0] = cost[:, 0]
-    for s in range(1, len(spots)):  # best with at most s spot instances: a strictly cheaper s wins
-        better = cost[:, s] < best[:, s - 1]
-        best[:, s] = np.where(better, cost[:, s], best[:, s - 1])
-        arg[:, s] = np.where(better, s, arg[:, s - 1])
-    if cap_max >= len(spots):  # no spot price: every cap behaves as cap 0
-        pad = cap_max + 1 - len(spots)
-        best = np.concatenate([best, np.repeat(best[:, -1:], pad, axis=1)], axis=1)
-        arg = np.concatenate([arg, np.repeat(arg[:, -1:], pad, axis=1)], axis=1)
-    on_demand = o[arg, d[None, None, :]].astype(int)
+    return spots, o, cost
+
+
+def _pad_caps(table: np.ndarray, cap_max: int) -> np.ndarray:
+    """No spot price: every cap behaves as cap 0 (the table's one row, repeated up to cap_max)."""
+    if cap_max >= table.shape[1]:
+        return np.concatenate([table, np.repeat(table[:, -1:], cap_max + 1 - table.shape[1], axis=1)], axis=1)
+    return table
+
+
+def _top_up_best(B: int, od_rate: np.ndarray | None, spot_rate: np.ndarray | None, cap_max: int,
+                 spot_overhead: float, d_max: int) -> np.ndarray:
+    """The USD per hour of `_top_up_tables` alone (the same numbers, without the counts behind them):
+    the best with at most s spot instances is the running minimum over s."""
+    _spots, _o, cost = _top_up_costs(B, od_rate, spot_rate, cap_max, spot_overhead, d_max)
+    return _pad_caps(np.minimum.accumulate(cost, axis=1), cap_max)
+
+
+def _top_up_tables(B: int, od_rate: np.ndarray | None, spot_rate: np.ndarray | None, cap_max: int,
+                   spot_overhead: float, d_max: int):
+    """`_top_up_table` for B problems' rates (od_rate[b], spot_rate[b]; None: not allowed): [b, cap, d]."""
+    spots, o, cost = _top_up_costs(B, od_rate, spot_rate, cap_max, spot_overhead, d_max)
+    # best with at most s spot instances: a strictly cheaper s wins (ties go to fewer spot instances)
+    best = np.minimum.accumulate(cost, axis=1)
+    new = np.zeros(cost.shape, dtype=bool)
+    np.less(cost[:, 1:], best[:, :-1], out=new[:, 1:])
+    arg = np.maximum.accumulate(np.where(new, spots[None, :, None], 0), axis=1)
+    best, arg = _pad_caps(best, cap_max), _pad_caps(arg, cap_max)
+    on_demand = o[arg, np.arange(d_max + 1)[None, None, :]].astype(int)
     return best, arg, on_demand
 
 
@@ -264,15 +281,22 @@ class CostTables:
     need: np.ndarray  # [b, m, h]
     floor: np.ndarray  # [m]
     caps: np.ndarray  # [b, m, h] spot cap of each hour level
-    spot: np.ndarray  # [b, cap, d]
-    on_demand: np.ndarray  # [b, cap, d]
+    od_rate: np.ndarray | None  # [b] (None: on-demand not allowed)
+    spot_rate: np.ndarray | None  # [b] (None: spot not allowed)
+    spot_overhead: float
 
     def table(self, b: int, options_r: list[Purchase]) -> CostTable:
-        """Problem b's own table (committed counts 0 .. its own most needed instances)."""
+        """Problem b's own table (committed counts 0 .. its own most needed instances), with the
+        on-demand and spot counts behind its top-up costs (`_top_up_tables`, for this problem only:
+        only the tables a solution is read from need them)."""
         a_max = int(self.need[b].max()) if options_r else 0
+        one = slice(b, b + 1)
+        _best, spot, on_demand = _top_up_tables(
+            1, None if self.od_rate is None else self.od_rate[one], None if self.spot_rate is None else
+            self.spot_rate[one], int(self.caps[b].max(initial=0)), self.spot_overhead, int(max(self.need[b].max(), 0)))
         return CostTable(options_r=options_r, a_max=a_max, month_usd=self.month_usd[b, :, :a_max + 1],
-                         need=self.need[b], floor=self.floor, caps=self.caps[b], _spot=self.spot[b],
-                         _on_demand=self.on_demand[b])
+                         need=self.need[b], floor=self.floor, caps=self.caps[b], _spot=spot[0],
+                         _on_demand=on_demand[0])
 
 
 def cost_tables(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, od_rate: np.ndarray | None,
@@ -283,8 +307,8 @@ def cost_tables(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, od_rat
     need = np.asarray(need, dtype=int)
     floor = np.asarray(floor, dtype=int)
     caps = spot_cap(need, max_spot_share)  # [b, m, h]: per hour level
-    best, spot, on_demand = _top_up_tables(need.shape[0], od_rate, spot_rate, int(caps.max(initial=0)),
-                                           spot_overhead, int(max(need.max(), 0)))
+    best = _top_up_best(need.shape[0], od_rate, spot_rate, int(caps.max(initial=0)), spot_overhead,
+                        int(max(need.max(), 0)))
     a = np.arange(a_max + 1) if counts is None else np.asarray(counts, dtype=int)
     covered = np.maximum(a[None, :], floor[:, None])  # [m, a]: instances the floor or commitments give
     deficit = np.maximum(need[:, :, None, :] - covered[None, :, :, None], 0)  # [b, m, a, h]
@@ -296,7 +320,8 @@ def cost_tables(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, od_rat
     else:
         per_hour = per_hour + od_rate[:, None, None, None] * short
     month_usd = (per_hour * weights[None, None, None, :]).sum(axis=3) * DAYS_PER_MONTH
-    return CostTables(month_usd=month_usd, need=need, floor=floor, caps=caps, spot=spot, on_demand=on_demand)
+    return CostTables(month_usd=month_usd, need=need, floor=floor, caps=caps, od_rate=od_rate, spot_rate=spot_rate,
+                      spot_overhead=spot_overhead)
 
 
 # --- the exact solve -----------------------------------------------------------------------------
