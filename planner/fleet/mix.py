@@ -299,27 +299,78 @@ class CostTables:
                          _on_demand=on_demand[0])
 
 
+MONTH_GROUPS = 4  # at most this many groups of months per cost-table build (see `_month_groups`)
+GROUP_RATIO = 0.6  # a group takes the months needing at least this share of its widest month's counts
+
+
+def _month_groups(columns: np.ndarray) -> list[tuple[np.ndarray, int]]:
+    """Months grouped by how many committed counts each needs computed (`columns[m]`): (the months,
+    the counts the group computes: its widest month's). Widest first; a group takes every month
+    needing at least GROUP_RATIO of its first, the last group the rest; months needing none are left
+    out."""
+    order = np.argsort(-columns, kind="stable")
+    neg = -columns[order]  # ascending
+    groups: list[tuple[np.ndarray, int]] = []
+    start, M = 0, len(columns)
+    while start < M and neg[start] < 0:
+        width = -int(neg[start])
+        end = M if len(groups) == MONTH_GROUPS - 1 else int(np.searchsorted(neg, -GROUP_RATIO * width, side="right"))
+        groups.append((np.sort(order[start:end]), width))
+        start = end
+    return groups
+
+
 def cost_tables(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, od_rate: np.ndarray | None,
                 spot_rate: np.ndarray | None, max_spot_share: float, spot_overhead: float, a_max: int,
                 counts: np.ndarray | None = None) -> CostTables:
     """c[b, m, a] for a batch of problems (see `cost_table`), committed counts 0 .. a_max (or only
-    the given `counts`: then month_usd[b, m, j] is the cost at counts[j])."""
+    the given `counts`: then month_usd[b, m, j] is the cost at counts[j]).
+
+    With `a` committed and a floor `f`, an hour needing `need` runs the top-up of its deficit
+    need − max(a, f) (`_top_up_best` looked up at its spot cap) and (f − a)⁺ floor instances on
+    demand. From the first count at or above every hour's need and the floor of a month (over the
+    batch) on, both are 0 and the month costs exactly 0 (rates finite and ≥ 0): only the counts
+    below it are looked up, in a few groups of months of similar width (`_month_groups`); each
+    computed entry is the same arithmetic as over the whole table."""
     need = np.asarray(need, dtype=int)
     floor = np.asarray(floor, dtype=int)
     caps = spot_cap(need, max_spot_share)  # [b, m, h]: per hour level
     best = _top_up_best(need.shape[0], od_rate, spot_rate, int(caps.max(initial=0)), spot_overhead,
                         int(max(need.max(), 0)))
     a = np.arange(a_max + 1) if counts is None else np.asarray(counts, dtype=int)
-    covered = np.maximum(a[None, :], floor[:, None])  # [m, a]: instances the floor or commitments give
-    deficit = np.maximum(need[:, :, None, :] - covered[None, :, :, None], 0)  # [b, m, a, h]
-    flat = (np.arange(need.shape[0])[:, None, None] * best.shape[1] + caps)[:, :, None, :] * best.shape[2] + deficit
-    per_hour = best.reshape(-1).take(flat)
-    short = np.maximum(floor[:, None] - a[None, :], 0)[None, :, :, None]  # floor instances bought on demand
-    if od_rate is None:
-        per_hour = np.where(short > 0, np.inf, per_hour)
+    B, M, _H = need.shape
+    row = (np.arange(B)[:, None, None] * best.shape[1] + caps) * best.shape[2]  # [b, m, h]: the row of its cap
+    flat_best = best.reshape(-1)
+    zero_past_need = (all(r is None or bool((np.isfinite(r) & (r >= 0)).all()) for r in (od_rate, spot_rate))
+                      and bool((a[1:] > a[:-1]).all()))
+    if zero_past_need:
+        top = np.maximum(need.max(axis=(0, 2), initial=0), floor)  # [m]
+        groups = _month_groups(np.searchsorted(a, top, side="left"))  # counts below top[m]
     else:
-        per_hour = per_hour + od_rate[:, None, None, None] * short
-    month_usd = (per_hour * weights[None, None, None, :]).sum(axis=3) * DAYS_PER_MONTH
+        groups = [(np.arange(M), len(a))]
+    month_usd = np.zeros((B, M, len(a)))
+    for months, width in groups:
+        whole = len(months) == M
+        n, r, f = (need, row, floor) if whole else (need[:, months], row[:, months], floor[months])
+        counts_here = a[:width]
+        covered = np.maximum(counts_here[None, :], f[:, None])  # [m, a]: instances the floor or commitments give
+        # row + the deficit need − covered, at least 0
+        flat = np.maximum((r + n)[:, :, None, :] - covered[None, :, :, None], r[:, :, None, :])  # [b, m, a, h]
+        per_hour = flat_best.take(flat)
+        below = int(np.searchsorted(counts_here, f.max(initial=0), side="left"))  # counts below some floor
+        if below:  # floor instances bought on demand
+            short = np.maximum(f[:, None] - counts_here[None, :below], 0)[None, :, :, None]
+            if od_rate is None:
+                per_hour[:, :, :below] = np.where(short > 0, np.inf, per_hour[:, :, :below])
+            else:
+                per_hour[:, :, :below] = per_hour[:, :, :below] + od_rate[:, None, None, None] * short
+        usd = (per_hour * weights[None, None, None, :]).sum(axis=3) * DAYS_PER_MONTH
+        if whole and width == len(a):
+            month_usd = usd
+        elif whole:
+            month_usd[:, :, :width] = usd
+        else:
+            month_usd[:, months, :width] = usd
     return CostTables(month_usd=month_usd, need=need, floor=floor, caps=caps, od_rate=od_rate, spot_rate=spot_rate,
                       spot_overhead=spot_overhead)
 
