@@ -4,11 +4,13 @@ so a forecast stays byte-identical."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 from planner.fleet import mix
-from pricing.terms import DAYS_PER_MONTH
+from pricing.terms import DAYS_PER_MONTH, TERM_MONTHS, Purchase
 
 
 def reference_top_up_tables(B, od_rate, spot_rate, cap_max, spot_overhead, d_max):
@@ -121,3 +123,87 @@ def test_cost_tables_match_the_dense_gather(seed, on_demand, spot):
         d_max, c_max = int(need[b].max()), int(tables.caps[b].max(initial=0))
         assert same_bits(t._spot[:c_max + 1, :d_max + 1], spot_ref[b, :c_max + 1, :d_max + 1])
         assert same_bits(t._on_demand[:c_max + 1, :d_max + 1], od_ref[b, :c_max + 1, :d_max + 1])
+
+
+def reference_block_schedules(month_usd: np.ndarray, usd_per_hour: dict, options_r,
+                    scale: np.ndarray, terms=TERM_MONTHS):
+    """`mix.block_schedules` as first written: a back-pointer for every state of every month."""
+    B, M, A1 = month_usd.shape
+    long, short = mix._split(options_r, M, terms)
+    if len(short) != 1:
+        return [None] * B
+    option, term = short[0], terms[short[0]]
+    hold = (mix._long_hold(mix._key(usd_per_hour, long, terms), M) if long else np.full(M, math.inf))[None, :] \
+        * scale[:, None]
+    block_usd = mix.commitment_usd(usd_per_hour[option], option, terms=terms)
+    a = np.arange(A1)
+    sizes = a[None, :, None]  # block sizes y: [1, y, 1]
+    best = np.full((B, A1), math.inf)
+    best[:, 0] = 0.0
+    index = np.minimum(a[None, :] + a[:, None], A1 - 1)  # [y, x]: the total count with a block of y
+    record = []
+    for s in range(0, M, term):
+        f = np.repeat(best[:, None, :], A1, axis=1)  # [b, y, long count]
+        backs = []
+        for m in range(s, min(M, s + term)):
+            h = hold[:, m][:, None, None]
+            if np.isfinite(hold[:, m]).all():  # buy more long commitments this month
+                g = f - h * a[None, None, :]
+                low = np.minimum.accumulate(g, axis=2)
+                new = np.ones_like(g, dtype=bool)
+                new[:, :, 1:] = g[:, :, 1:] < low[:, :, :-1]
+                backs.append(np.maximum.accumulate(np.where(new, a[None, None, :], 0), axis=2))
+                f = low + h * a[None, None, :]
+            else:
+                backs.append(np.broadcast_to(a[None, None, :], f.shape))
+            f = f + month_usd[:, m][:, index]
+        total = f + sizes * (block_usd * scale)[:, None, None]
+        pick = np.argmin(total, axis=1)  # [b, long count]
+        best = np.take_along_axis(total, pick[:, None, :], axis=1)[:, 0, :]
+        record.append((s, pick, backs))
+    cheapest_long = mix._cheapest(usd_per_hour, long, terms) if long else None
+    out = []
+    for b in range(B):
+        x = np.zeros(M, dtype=int)
+        bought = {o: [0] * M for o in options_r}
+        end = int(np.argmin(best[b]))
+        for s, pick, backs in reversed(record):
+            y = int(pick[b, end])
+            bought[option][s] += y
+            for j in range(len(backs) - 1, -1, -1):
+                x[s + j] = end
+                end = int(backs[j][b, y, end])
+        prev = 0
+        for s in range(M):
+            if x[s] > prev:
+                bought[cheapest_long][s] += int(x[s] - prev)
+            prev = int(x[s])
+        out.append(bought)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_block_schedules_match_the_back_pointers(seed):
+    rng = np.random.default_rng(5000 + seed)
+    short_term = int(rng.integers(1, 6))
+    M = int(rng.integers(short_term + 1, 4 * short_term + 3))
+    terms = {Purchase.RESERVED_1Y: short_term, Purchase.RESERVED_3Y: int(rng.choice([M, M + 3]))}
+    options_r = [Purchase.RESERVED_1Y] + ([Purchase.RESERVED_3Y] if rng.random() < 0.8 else [])
+    B, H = int(rng.integers(1, 5)), int(rng.choice([1, 3, 8]))
+    shape = rng.choice(["grow", "fall", "random"])
+    trend = {"grow": np.linspace(0.2, 1, M), "fall": np.linspace(1, 0.2, M), "random": rng.uniform(0, 1, M)}[shape]
+    need = np.ceil(float(rng.uniform(1, 40)) * trend[None, :, None] * rng.uniform(0.3, 1, (B, M, H))).astype(int)
+    floor = np.minimum(rng.integers(0, 3, M), need.min(axis=(0, 2)))
+    od = rng.uniform(1, 10, B)
+    sp = od * rng.uniform(0.2, 1.2) if rng.random() < 0.7 else None
+    weights = rng.dirichlet(np.ones(H)) * 24
+    month_usd = mix.cost_tables(need, floor, weights, od, sp, 0.3, 0.1, int(need.max())).month_usd
+    if rng.random() < 0.2:  # ties: integer costs
+        month_usd = np.round(month_usd / 50.0)
+    usd = {Purchase.RESERVED_1Y: float(rng.uniform(0.3, 0.9)) / (24 * 30),
+           Purchase.RESERVED_3Y: float(rng.uniform(0.2, 0.8)) / (24 * 30)}
+    if rng.random() < 0.2:
+        usd[Purchase.RESERVED_3Y] = usd[Purchase.RESERVED_1Y]  # equal rates: more ties
+    scale = rng.choice([1.0, 0.9, 1.3], B)
+    want = reference_block_schedules(month_usd, usd, options_r, scale, terms)
+    assert mix.block_schedules(month_usd, usd, options_r, scale, terms) == want

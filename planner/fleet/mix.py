@@ -623,7 +623,13 @@ def _blocks(t: CostTable, usd_per_hour: dict[Purchase, float], terms: Terms = TE
 
 def block_schedules(month_usd: np.ndarray, usd_per_hour: dict[Purchase, float], options_r: list[Purchase],
                     scale: np.ndarray, terms: Terms = TERM_MONTHS) -> list[dict[Purchase, list[int]] | None]:
-    """`_blocks` for a batch: month_usd[b, m, a], commitment rates of `usd_per_hour` times scale[b]."""
+    """`_blocks` for a batch: month_usd[b, m, a], commitment rates of `usd_per_hour` times scale[b].
+
+    f[b, y, x]: the least cost so far with a block of y in the current block period and x long
+    commitments. The forward pass keeps each month's arriving f (no copy: each month makes a new
+    array) instead of back-pointers for every state; the one path wanted is read back from them:
+    arriving in month m at long count x, the count it came from is the first of least cost up to x,
+    which is what a back-pointer of the strict running minimum records."""
     B, M, A1 = month_usd.shape
     long, short = _split(options_r, M, terms)
     if len(short) != 1:
@@ -631,44 +637,43 @@ def block_schedules(month_usd: np.ndarray, usd_per_hour: dict[Purchase, float], 
     option, term = short[0], terms[short[0]]
     hold = (_long_hold(_key(usd_per_hour, long, terms), M) if long else np.full(M, math.inf))[None, :] \
         * scale[:, None]
+    buys = np.isfinite(hold).all(axis=0)  # [m]: may the month buy more long commitments
     block_usd = commitment_usd(usd_per_hour[option], option, terms=terms)
     a = np.arange(A1)
     sizes = a[None, :, None]  # block sizes y: [1, y, 1]
+    # each month's cost at the total count min(x + y, A1 - 1), as a [b, m, y, x] view (no copy)
+    padded = np.concatenate([month_usd, np.repeat(month_usd[:, :, -1:], A1 - 1, axis=2)], axis=2)
+    shifted = np.lib.stride_tricks.sliding_window_view(padded, A1, axis=2)
     best = np.full((B, A1), math.inf)
     best[:, 0] = 0.0
-    index = np.minimum(a[None, :] + a[:, None], A1 - 1)  # [y, x]: the total count with a block of y
-    record = []
+    arriving = []  # per month: f [b, y, long count] before its purchases
+    picks = []
     for s in range(0, M, term):
         f = np.repeat(best[:, None, :], A1, axis=1)  # [b, y, long count]
-        backs = []
         for m in range(s, min(M, s + term)):
-            h = hold[:, m][:, None, None]
-            if np.isfinite(hold[:, m]).all():  # buy more long commitments this month
-                g = f - h * a[None, None, :]
-                low = np.minimum.accumulate(g, axis=2)
-                new = np.ones_like(g, dtype=bool)
-                new[:, :, 1:] = g[:, :, 1:] < low[:, :, :-1]
-                backs.append(np.maximum.accumulate(np.where(new, a[None, None, :], 0), axis=2))
-                f = low + h * a[None, None, :]
-            else:
-                backs.append(np.broadcast_to(a[None, None, :], f.shape))
-            f = f + month_usd[:, m][:, index]
+            arriving.append(f)
+            if buys[m]:  # buy more long commitments this month
+                h = hold[:, m][:, None, None]
+                f = np.minimum.accumulate(f - h * a[None, None, :], axis=2) + h * a[None, None, :]
+            f = f + shifted[:, m]
         total = f + sizes * (block_usd * scale)[:, None, None]
         pick = np.argmin(total, axis=1)  # [b, long count]
         best = np.take_along_axis(total, pick[:, None, :], axis=1)[:, 0, :]
-        record.append((s, pick, backs))
+        picks.append(pick)
     cheapest_long = _cheapest(usd_per_hour, long, terms) if long else None
     out = []
     for b in range(B):
         x = np.zeros(M, dtype=int)
         bought = {o: [0] * M for o in options_r}
         end = int(np.argmin(best[b]))
-        for s, pick, backs in reversed(record):
-            y = int(pick[b, end])
+        for k in range(len(picks) - 1, -1, -1):
+            s = k * term
+            y = int(picks[k][b, end])
             bought[option][s] += y
-            for j in range(len(backs) - 1, -1, -1):
-                x[s + j] = end
-                end = int(backs[j][b, y, end])
+            for m in range(min(M, s + term) - 1, s - 1, -1):
+                x[m] = end
+                if buys[m]:  # the count it arrived with: the first of least cost up to `end`
+                    end = int(np.argmin(arriving[m][b, y, :end + 1] - hold[b, m] * a[:end + 1]))
         prev = 0
         for s in range(M):
             if x[s] > prev:
