@@ -207,3 +207,23 @@ def test_block_schedules_match_the_back_pointers(seed):
     scale = rng.choice([1.0, 0.9, 1.3], B)
     want = reference_block_schedules(month_usd, usd, options_r, scale, terms)
     assert mix.block_schedules(month_usd, usd, options_r, scale, terms) == want
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_search_units_match_the_entrywise_arithmetic(seed):
+    from planner.fleet import batch
+    from planner.fleet.size import MAX_INSTANCES
+
+    rng = np.random.default_rng(9000 + seed)
+    B, G, M, H = (int(rng.integers(1, n)) for n in (6, 5, 30, 14))
+    g_floor = rng.integers(1, 4, G)
+    needs = np.maximum(rng.integers(0, MAX_INSTANCES + 2, (B, G, M, H)) // int(rng.choice([1, 10, 100])),
+                       g_floor[None, :, None, None])
+    hours = rng.dirichlet(np.ones(H)) * 24 * DAYS_PER_MONTH
+    share, overhead = float(rng.choice([0.0, 0.3, 0.5, 1.0])), float(rng.choice([0.0, 0.1, 0.25]))
+    caps = mix.spot_cap(needs, share)
+    spot_units = np.floor(caps / (1 + overhead) + 1e-9)
+    want = ((caps > 0).any(axis=(0, 2, 3)), (needs * hours).sum(axis=(2, 3)),
+            (np.maximum(needs - spot_units, g_floor[None, :, None, None]) * hours).sum(axis=(2, 3)))
+    got = batch._units(needs, g_floor, hours, share, overhead)
+    assert all(same_bits(x, y) for x, y in zip(got, want))

@@ -72,12 +72,7 @@ def _search_batch(constraints, cands, mean_rps, levels, weights, floor_of, memo,
     too_large = exact.max(axis=(2, 3), initial=0.0) > MAX_INSTANCES  # [draw, group]
     needs = np.maximum(np.ceil(np.minimum(exact, MAX_INSTANCES + 1) - 1e-9).astype(int),
                        g_floor[None, :, None, None])
-    caps = spot_cap(needs, share)  # per hour level
-    spot_units = np.floor(caps / (1 + overhead) + 1e-9)
-    spot_usable = (caps > 0).any(axis=(0, 2, 3))  # [group]: may any draw run spot in any hour?
-    hours = weights * DAYS_PER_MONTH
-    all_units = (needs * hours).sum(axis=(2, 3))
-    not_spot = (np.maximum(needs - spot_units, g_floor[None, :, None, None]) * hours).sum(axis=(2, 3))
+    spot_usable, all_units, not_spot = _units(needs, g_floor, weights * DAYS_PER_MONTH, share, overhead)
     effective = np.array([1.0 if o == Purchase.ON_DEMAND else effective_reserved_usd_per_hour({o: 1.0}, [o], M)
                           for o in (Purchase.ON_DEMAND, *RESERVED)])
     scaled = rates[None] * factor[:, None, :]  # [draw, candidate, option]
@@ -166,6 +161,20 @@ def _search_batch(constraints, cands, mean_rps, levels, weights, floor_of, memo,
             chosen.append(Chosen(float(cost), cands[i], need, np.full(M, int(g_floor[group[i]])), usd, sol, rps, rank))
         out.append(chosen)
     return out
+
+
+def _units(needs: np.ndarray, g_floor: np.ndarray, hours: np.ndarray, share: float, overhead: float):
+    """For needs [draw, group, month, level] (counts 0 .. MAX_INSTANCES + 1 or the floor): (may any draw
+    run spot in any hour [group], instance-hours [draw, group], instance-hours spot cannot carry
+    [draw, group]). The spot cap and the spot instances' capacity are looked up per count (the same
+    numbers as computing them on every entry; the cap never falls as the need grows)."""
+    count = np.arange(max(MAX_INSTANCES + 1, int(g_floor.max(initial=0))) + 1)
+    cap_of = spot_cap(count, share)
+    spot_units_of = np.floor(cap_of / (1 + overhead) + 1e-9)
+    spot_usable = cap_of[needs.max(axis=(0, 2, 3))] > 0
+    all_units = (needs * hours).sum(axis=(2, 3))
+    not_spot = (np.maximum((count - spot_units_of)[needs], g_floor[None, :, None, None]) * hours).sum(axis=(2, 3))
+    return spot_usable, all_units, not_spot
 
 
 def _loses(held_cost: float, held_rps: float, held_rank: int, cost: float, rps: float, rank: int) -> bool:
