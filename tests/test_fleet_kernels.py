@@ -227,3 +227,21 @@ def test_search_units_match_the_entrywise_arithmetic(seed):
             (np.maximum(needs - spot_units, g_floor[None, :, None, None]) * hours).sum(axis=(2, 3)))
     got = batch._units(needs, g_floor, hours, share, overhead)
     assert all(same_bits(x, y) for x, y in zip(got, want))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_cost_tables_reuse_a_larger_top_up_table(seed):
+    """A subset of problems, given the top-up table computed for the whole batch (larger caps and
+    deficits), gets the very table it would compute itself."""
+    rng = np.random.default_rng(7000 + seed)
+    B, M, H = int(rng.integers(2, 7)), int(rng.integers(1, 30)), int(rng.choice([3, 8, 13]))
+    floor = rng.integers(1, 3, M)
+    need = np.maximum(np.ceil(float(rng.uniform(5, 120)) * rng.uniform(0.1, 1, (B, M, H))).astype(int),
+                      floor[None, :, None])
+    weights = rng.dirichlet(np.ones(H)) * 24
+    od, sp = random_rates(rng, B, spot=rng.random() < 0.8)
+    grid = np.unique(np.linspace(0, need.max(), 8).astype(int))
+    whole = mix.cost_tables(need, floor, weights, od, sp, 0.3, 0.1, int(need.max()), counts=grid)
+    keep = np.sort(rng.choice(B, int(rng.integers(1, B + 1)), replace=False))
+    sub = (need[keep], floor, weights, od[keep], None if sp is None else sp[keep], 0.3, 0.1, int(need[keep].max()))
+    assert same_bits(mix.cost_tables(*sub, top_up=whole.top_up_usd[keep]).month_usd, mix.cost_tables(*sub).month_usd)

@@ -203,7 +203,8 @@ def _solve_batch(cand: Candidate, need: np.ndarray, floor: int, weights: np.ndar
 
 
 def _solve_chunk(cand: Candidate, need: np.ndarray, floor: int, weights: np.ndarray, factor: np.ndarray,
-                 options: list[Purchase], bar: np.ndarray, share: float, overhead: float, coarse_first: bool = True):
+                 options: list[Purchase], bar: np.ndarray, share: float, overhead: float, coarse_first: bool = True,
+                 top_up: np.ndarray | None = None):
     B, M, _ = need.shape
     usd = cand.usd_per_hour
     f = {o: factor[:, options.index(o)] for o in options}
@@ -216,7 +217,8 @@ def _solve_chunk(cand: Candidate, need: np.ndarray, floor: int, weights: np.ndar
         # a cheap bound first, from a few committed counts: the top-up cost never rises with more
         # commitments, so between counts a_j < a_j+1 it is at least c[a_j+1] + λ a_j
         grid = np.unique(np.append(np.arange(0, a_max + 1, -(-(a_max + 1) // COARSE_POINTS)), a_max))
-        coarse = cost_tables(need, floors, weights, od, spot, share, overhead, a_max, counts=grid).month_usd
+        coarse_tables = cost_tables(need, floors, weights, od, spot, share, overhead, a_max, counts=grid)
+        coarse, top_up = coarse_tables.month_usd, coarse_tables.top_up_usd  # the full table reuses its top-up
         lam = commitment_prices(usd, options_r, M)[None, :] * f[options_r[0]][:, None]
         low = (coarse[:, :, 1:] + lam[:, :, None] * grid[None, None, :-1]).min(axis=2).sum(axis=1)
         if not (low <= bar).all():
@@ -225,12 +227,13 @@ def _solve_chunk(cand: Candidate, need: np.ndarray, floor: int, weights: np.ndar
             makers: list = [None] * B
             if len(keep):
                 sub_costs, sub_makers = _solve_chunk(cand, need[keep], floor, weights, factor[keep], options,
-                                                     bar[keep], share, overhead, coarse_first=False)
+                                                     bar[keep], share, overhead, coarse_first=False,
+                                                     top_up=top_up[keep])
                 costs[keep] = sub_costs
                 for n, maker in zip(keep, sub_makers):
                     makers[n] = maker
             return costs, makers
-    tables = cost_tables(need, floors, weights, od, spot, share, overhead, a_max)
+    tables = cost_tables(need, floors, weights, od, spot, share, overhead, a_max, top_up=top_up)
     c = tables.month_usd
 
     def rates_of(n: int) -> dict[Purchase, float]:

@@ -284,6 +284,7 @@ class CostTables:
     od_rate: np.ndarray | None  # [b] (None: on-demand not allowed)
     spot_rate: np.ndarray | None  # [b] (None: spot not allowed)
     spot_overhead: float
+    top_up_usd: np.ndarray | None = field(repr=False, default=None)  # [b, cap, d] `_top_up_best`
 
     def table(self, b: int, options_r: list[Purchase]) -> CostTable:
         """Problem b's own table (committed counts 0 .. its own most needed instances), with the
@@ -322,9 +323,11 @@ def _month_groups(columns: np.ndarray) -> list[tuple[np.ndarray, int]]:
 
 def cost_tables(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, od_rate: np.ndarray | None,
                 spot_rate: np.ndarray | None, max_spot_share: float, spot_overhead: float, a_max: int,
-                counts: np.ndarray | None = None) -> CostTables:
+                counts: np.ndarray | None = None, top_up: np.ndarray | None = None) -> CostTables:
     """c[b, m, a] for a batch of problems (see `cost_table`), committed counts 0 .. a_max (or only
-    the given `counts`: then month_usd[b, m, j] is the cost at counts[j]).
+    the given `counts`: then month_usd[b, m, j] is the cost at counts[j]). `top_up`: these problems'
+    `_top_up_best` table when already computed (by an earlier call for the same rates, at caps and
+    deficits at least as large: a table's entries do not depend on its size).
 
     With `a` committed and a floor `f`, an hour needing `need` runs the top-up of its deficit
     need − max(a, f) (`_top_up_best` looked up at its spot cap) and (f − a)⁺ floor instances on
@@ -335,8 +338,11 @@ def cost_tables(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, od_rat
     need = np.asarray(need, dtype=int)
     floor = np.asarray(floor, dtype=int)
     caps = spot_cap(need, max_spot_share)  # [b, m, h]: per hour level
-    best = _top_up_best(need.shape[0], od_rate, spot_rate, int(caps.max(initial=0)), spot_overhead,
-                        int(max(need.max(), 0)))
+    if top_up is None or top_up.shape[0] != need.shape[0] or top_up.shape[1] <= caps.max(initial=0) \
+            or top_up.shape[2] <= need.max():
+        top_up = _top_up_best(need.shape[0], od_rate, spot_rate, int(caps.max(initial=0)), spot_overhead,
+                              int(max(need.max(), 0)))
+    best = top_up
     a = np.arange(a_max + 1) if counts is None else np.asarray(counts, dtype=int)
     B, M, _H = need.shape
     row = (np.arange(B)[:, None, None] * best.shape[1] + caps) * best.shape[2]  # [b, m, h]: the row of its cap
@@ -372,7 +378,7 @@ def cost_tables(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, od_rat
         else:
             month_usd[:, months, :width] = usd
     return CostTables(month_usd=month_usd, need=need, floor=floor, caps=caps, od_rate=od_rate, spot_rate=spot_rate,
-                      spot_overhead=spot_overhead)
+                      spot_overhead=spot_overhead, top_up_usd=best)
 
 
 # --- the exact solve -----------------------------------------------------------------------------
