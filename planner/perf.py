@@ -268,8 +268,8 @@ def _weights_bytes(m: ModelSpec, precision: str, f: PerfFactors) -> float:
 
 # --- the step model ----------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class _Open:
+@dataclass(slots=True)
+class _Open:  # built ~45 times per estimate: slots, not frozen (cheaper to build)
     b: float  # mean decode batch
     lam: float  # requests/s
     t_dec: float  # step time with no prefill, s
@@ -377,14 +377,38 @@ class _Replica:
         steps with itself and the others in flight, which an arrival finds at their time average
         (PASTA / M/G/∞): its steps run a batch of 1 + b. In steady state the prefill tokens that ride
         along each step are λ·I·T = b·I/O (chunked prefill spreads them; the chunk budget bounds them)."""
+        # the four steps below are `step` written out (the same arithmetic in the same order: this
+        # runs ~45 times per capacity estimate, and the calls were most of its time)
+        w_dense, w_exp, route = self.w_dense_gpu, self.w_exp_gpu, self.route
+        bw, kv_read, bw_kv = self.bw, self.kv_read_seq, self.bw_kv
+        dec, pre, flops = self.decode_flops, self.prefill_flops, self.flops
+        comm_fixed, comm_per_token, overhead = self.comm_fixed, self.comm_per_token, self.overhead
+        I, O = self.I, self.O
         shared = min(1.0 + b, float(self.batch_cap))
-        n = b * self.I / self.O
-        t, mem, comp = self.step(shared, n)
-        with_chunk = self.step(shared, n + self.n_pf)[0]  # a step that also carries one prefill chunk
-        lam = b / (self.O * t)
-        b1 = self.step(shared + 0.5, n)[0] - self.step(max(shared - 0.5, 1.0), n)[0]
+        n = b * I / O
+        tokens = shared + n  # step(shared, n)
+        mem = (w_dense + (w_exp * (1.0 - route ** tokens) if w_exp else 0.0)) / bw + shared * kv_read / bw_kv
+        comp = (shared * dec + n * pre) / flops
+        t = overhead + (comp if comp > mem else mem) + (comm_fixed + comm_per_token * tokens)
+        n_chunk = n + self.n_pf  # step(shared, n + n_pf): a step that also carries one prefill chunk
+        tokens = shared + n_chunk
+        mem_c = (w_dense + (w_exp * (1.0 - route ** tokens) if w_exp else 0.0)) / bw + shared * kv_read / bw_kv
+        comp_c = (shared * dec + n_chunk * pre) / flops
+        with_chunk = overhead + (comp_c if comp_c > mem_c else mem_c) + (comm_fixed + comm_per_token * tokens)
+        lam = b / (O * t)
+        up = shared + 0.5  # step(shared + 0.5, n)
+        tokens = up + n
+        mem_u = (w_dense + (w_exp * (1.0 - route ** tokens) if w_exp else 0.0)) / bw + up * kv_read / bw_kv
+        comp_u = (up * dec + n * pre) / flops
+        t_up = overhead + (comp_u if comp_u > mem_u else mem_u) + (comm_fixed + comm_per_token * tokens)
+        down = max(shared - 0.5, 1.0)  # step(max(shared − 0.5, 1), n)
+        tokens = down + n
+        mem_d = (w_dense + (w_exp * (1.0 - route ** tokens) if w_exp else 0.0)) / bw + down * kv_read / bw_kv
+        comp_d = (down * dec + n * pre) / flops
+        t_down = overhead + (comp_d if comp_d > mem_d else mem_d) + (comm_fixed + comm_per_token * tokens)
+        b1 = t_up - t_down
         b1 /= (shared + 0.5 - max(shared - 0.5, 1.0))
-        b2 = (with_chunk - t) / float(self.n_pf) * self.I / self.O  # marginal_prefill(shared, n), its steps reused
+        b2 = (with_chunk - t) / float(self.n_pf) * I / O  # marginal_prefill(shared, n), its steps reused
         sd = math.sqrt(max(b, 0.0) * (b1 * b1 * 2 / 3 + b2 * b2 + b1 * b2))
         rho = n / self.chunk
         s_q = self.I / self.chunk * t

@@ -72,12 +72,7 @@ def _search_batch(constraints, cands, mean_rps, levels, weights, floor_of, memo,
     too_large = exact.max(axis=(2, 3), initial=0.0) > MAX_INSTANCES  # [draw, group]
     needs = np.maximum(np.ceil(np.minimum(exact, MAX_INSTANCES + 1) - 1e-9).astype(int),
                        g_floor[None, :, None, None])
-    caps = spot_cap(needs, share)  # per hour level
-    spot_units = np.floor(caps / (1 + overhead) + 1e-9)
-    spot_usable = (caps > 0).any(axis=(0, 2, 3))  # [group]: may any draw run spot in any hour?
-    hours = weights * DAYS_PER_MONTH
-    all_units = (needs * hours).sum(axis=(2, 3))
-    not_spot = (np.maximum(needs - spot_units, g_floor[None, :, None, None]) * hours).sum(axis=(2, 3))
+    spot_usable, all_units, not_spot = _units(needs, g_floor, weights * DAYS_PER_MONTH, share, overhead)
     effective = np.array([1.0 if o == Purchase.ON_DEMAND else effective_reserved_usd_per_hour({o: 1.0}, [o], M)
                           for o in (Purchase.ON_DEMAND, *RESERVED)])
     scaled = rates[None] * factor[:, None, :]  # [draw, candidate, option]
@@ -168,6 +163,20 @@ def _search_batch(constraints, cands, mean_rps, levels, weights, floor_of, memo,
     return out
 
 
+def _units(needs: np.ndarray, g_floor: np.ndarray, hours: np.ndarray, share: float, overhead: float):
+    """For needs [draw, group, month, level] (counts 0 .. MAX_INSTANCES + 1 or the floor): (may any draw
+    run spot in any hour [group], instance-hours [draw, group], instance-hours spot cannot carry
+    [draw, group]). The spot cap and the spot instances' capacity are looked up per count (the same
+    numbers as computing them on every entry; the cap never falls as the need grows)."""
+    count = np.arange(max(MAX_INSTANCES + 1, int(g_floor.max(initial=0))) + 1)
+    cap_of = spot_cap(count, share)
+    spot_units_of = np.floor(cap_of / (1 + overhead) + 1e-9)
+    spot_usable = cap_of[needs.max(axis=(0, 2, 3))] > 0
+    all_units = (needs * hours).sum(axis=(2, 3))
+    not_spot = (np.maximum((count - spot_units_of)[needs], g_floor[None, :, None, None]) * hours).sum(axis=(2, 3))
+    return spot_usable, all_units, not_spot
+
+
 def _loses(held_cost: float, held_rps: float, held_rank: int, cost: float, rps: float, rank: int) -> bool:
     """`Chosen.loses_to` on plain values."""
     if abs(cost - held_cost) > 1e-6:
@@ -194,7 +203,8 @@ def _solve_batch(cand: Candidate, need: np.ndarray, floor: int, weights: np.ndar
 
 
 def _solve_chunk(cand: Candidate, need: np.ndarray, floor: int, weights: np.ndarray, factor: np.ndarray,
-                 options: list[Purchase], bar: np.ndarray, share: float, overhead: float, coarse_first: bool = True):
+                 options: list[Purchase], bar: np.ndarray, share: float, overhead: float, coarse_first: bool = True,
+                 top_up: np.ndarray | None = None):
     B, M, _ = need.shape
     usd = cand.usd_per_hour
     f = {o: factor[:, options.index(o)] for o in options}
@@ -207,7 +217,8 @@ def _solve_chunk(cand: Candidate, need: np.ndarray, floor: int, weights: np.ndar
         # a cheap bound first, from a few committed counts: the top-up cost never rises with more
         # commitments, so between counts a_j < a_j+1 it is at least c[a_j+1] + λ a_j
         grid = np.unique(np.append(np.arange(0, a_max + 1, -(-(a_max + 1) // COARSE_POINTS)), a_max))
-        coarse = cost_tables(need, floors, weights, od, spot, share, overhead, a_max, counts=grid).month_usd
+        coarse_tables = cost_tables(need, floors, weights, od, spot, share, overhead, a_max, counts=grid)
+        coarse, top_up = coarse_tables.month_usd, coarse_tables.top_up_usd  # the full table reuses its top-up
         lam = commitment_prices(usd, options_r, M)[None, :] * f[options_r[0]][:, None]
         low = (coarse[:, :, 1:] + lam[:, :, None] * grid[None, None, :-1]).min(axis=2).sum(axis=1)
         if not (low <= bar).all():
@@ -216,12 +227,13 @@ def _solve_chunk(cand: Candidate, need: np.ndarray, floor: int, weights: np.ndar
             makers: list = [None] * B
             if len(keep):
                 sub_costs, sub_makers = _solve_chunk(cand, need[keep], floor, weights, factor[keep], options,
-                                                     bar[keep], share, overhead, coarse_first=False)
+                                                     bar[keep], share, overhead, coarse_first=False,
+                                                     top_up=top_up[keep])
                 costs[keep] = sub_costs
                 for n, maker in zip(keep, sub_makers):
                     makers[n] = maker
             return costs, makers
-    tables = cost_tables(need, floors, weights, od, spot, share, overhead, a_max)
+    tables = cost_tables(need, floors, weights, od, spot, share, overhead, a_max, top_up=top_up)
     c = tables.month_usd
 
     def rates_of(n: int) -> dict[Purchase, float]:

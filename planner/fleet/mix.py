@@ -126,9 +126,9 @@ def _top_up_table(usd_per_hour: dict[Purchase, float], cap_max: int, spot_overhe
     return best[0], spots[0], on_demand[0]
 
 
-def _top_up_tables(B: int, od_rate: np.ndarray | None, spot_rate: np.ndarray | None, cap_max: int,
-                   spot_overhead: float, d_max: int):
-    """`_top_up_table` for B problems' rates (od_rate[b], spot_rate[b]; None: not allowed): [b, cap, d]."""
+def _top_up_costs(B: int, od_rate: np.ndarray | None, spot_rate: np.ndarray | None, cap_max: int,
+                  spot_overhead: float, d_max: int):
+    """(spot counts [s], on-demand instances [s, d], USD per hour [b, s, d] of exactly s spot instances)."""
     spots = np.arange(0, (cap_max if spot_rate is not None else 0) + 1)
     effective = np.floor(spots / (1 + spot_overhead) + 1e-9)
     d = np.arange(d_max + 1)
@@ -138,18 +138,35 @@ def _top_up_tables(B: int, od_rate: np.ndarray | None, spot_rate: np.ndarray | N
         cost = np.where(o[None] == 0, spot_usd, np.inf)
     else:
         cost = od_rate[:, None, None] * o[None] + spot_usd
-    best = np.empty((B, len(spots), d_max + 1))
-    arg = np.zeros((B, len(spots), d_max + 1), dtype=int)
-    best[:, 0] = cost[:, 0]
-    for s in range(1, len(spots)):  # best with at most s spot instances: a strictly cheaper s wins
-        better = cost[:, s] < best[:, s - 1]
-        best[:, s] = np.where(better, cost[:, s], best[:, s - 1])
-        arg[:, s] = np.where(better, s, arg[:, s - 1])
-    if cap_max >= len(spots):  # no spot price: every cap behaves as cap 0
-        pad = cap_max + 1 - len(spots)
-        best = np.concatenate([best, np.repeat(best[:, -1:], pad, axis=1)], axis=1)
-        arg = np.concatenate([arg, np.repeat(arg[:, -1:], pad, axis=1)], axis=1)
-    on_demand = o[arg, d[None, None, :]].astype(int)
+    return spots, o, cost
+
+
+def _pad_caps(table: np.ndarray, cap_max: int) -> np.ndarray:
+    """No spot price: every cap behaves as cap 0 (the table's one row, repeated up to cap_max)."""
+    if cap_max >= table.shape[1]:
+        return np.concatenate([table, np.repeat(table[:, -1:], cap_max + 1 - table.shape[1], axis=1)], axis=1)
+    return table
+
+
+def _top_up_best(B: int, od_rate: np.ndarray | None, spot_rate: np.ndarray | None, cap_max: int,
+                 spot_overhead: float, d_max: int) -> np.ndarray:
+    """The USD per hour of `_top_up_tables` alone (the same numbers, without the counts behind them):
+    the best with at most s spot instances is the running minimum over s."""
+    _spots, _o, cost = _top_up_costs(B, od_rate, spot_rate, cap_max, spot_overhead, d_max)
+    return _pad_caps(np.minimum.accumulate(cost, axis=1), cap_max)
+
+
+def _top_up_tables(B: int, od_rate: np.ndarray | None, spot_rate: np.ndarray | None, cap_max: int,
+                   spot_overhead: float, d_max: int):
+    """`_top_up_table` for B problems' rates (od_rate[b], spot_rate[b]; None: not allowed): [b, cap, d]."""
+    spots, o, cost = _top_up_costs(B, od_rate, spot_rate, cap_max, spot_overhead, d_max)
+    # best with at most s spot instances: a strictly cheaper s wins (ties go to fewer spot instances)
+    best = np.minimum.accumulate(cost, axis=1)
+    new = np.zeros(cost.shape, dtype=bool)
+    np.less(cost[:, 1:], best[:, :-1], out=new[:, 1:])
+    arg = np.maximum.accumulate(np.where(new, spots[None, :, None], 0), axis=1)
+    best, arg = _pad_caps(best, cap_max), _pad_caps(arg, cap_max)
+    on_demand = o[arg, np.arange(d_max + 1)[None, None, :]].astype(int)
     return best, arg, on_demand
 
 
@@ -264,39 +281,104 @@ class CostTables:
     need: np.ndarray  # [b, m, h]
     floor: np.ndarray  # [m]
     caps: np.ndarray  # [b, m, h] spot cap of each hour level
-    spot: np.ndarray  # [b, cap, d]
-    on_demand: np.ndarray  # [b, cap, d]
+    od_rate: np.ndarray | None  # [b] (None: on-demand not allowed)
+    spot_rate: np.ndarray | None  # [b] (None: spot not allowed)
+    spot_overhead: float
+    top_up_usd: np.ndarray | None = field(repr=False, default=None)  # [b, cap, d] `_top_up_best`
 
     def table(self, b: int, options_r: list[Purchase]) -> CostTable:
-        """Problem b's own table (committed counts 0 .. its own most needed instances)."""
+        """Problem b's own table (committed counts 0 .. its own most needed instances), with the
+        on-demand and spot counts behind its top-up costs (`_top_up_tables`, for this problem only:
+        only the tables a solution is read from need them)."""
         a_max = int(self.need[b].max()) if options_r else 0
+        one = slice(b, b + 1)
+        _best, spot, on_demand = _top_up_tables(
+            1, None if self.od_rate is None else self.od_rate[one], None if self.spot_rate is None else
+            self.spot_rate[one], int(self.caps[b].max(initial=0)), self.spot_overhead, int(max(self.need[b].max(), 0)))
         return CostTable(options_r=options_r, a_max=a_max, month_usd=self.month_usd[b, :, :a_max + 1],
-                         need=self.need[b], floor=self.floor, caps=self.caps[b], _spot=self.spot[b],
-                         _on_demand=self.on_demand[b])
+                         need=self.need[b], floor=self.floor, caps=self.caps[b], _spot=spot[0],
+                         _on_demand=on_demand[0])
+
+
+MONTH_GROUPS = 4  # at most this many groups of months per cost-table build (see `_month_groups`)
+GROUP_RATIO = 0.6  # a group takes the months needing at least this share of its widest month's counts
+
+
+def _month_groups(columns: np.ndarray) -> list[tuple[np.ndarray, int]]:
+    """Months grouped by how many committed counts each needs computed (`columns[m]`): (the months,
+    the counts the group computes: its widest month's). Widest first; a group takes every month
+    needing at least GROUP_RATIO of its first, the last group the rest; months needing none are left
+    out."""
+    order = np.argsort(-columns, kind="stable")
+    neg = -columns[order]  # ascending
+    groups: list[tuple[np.ndarray, int]] = []
+    start, M = 0, len(columns)
+    while start < M and neg[start] < 0:
+        width = -int(neg[start])
+        end = M if len(groups) == MONTH_GROUPS - 1 else int(np.searchsorted(neg, -GROUP_RATIO * width, side="right"))
+        groups.append((np.sort(order[start:end]), width))
+        start = end
+    return groups
 
 
 def cost_tables(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, od_rate: np.ndarray | None,
                 spot_rate: np.ndarray | None, max_spot_share: float, spot_overhead: float, a_max: int,
-                counts: np.ndarray | None = None) -> CostTables:
+                counts: np.ndarray | None = None, top_up: np.ndarray | None = None) -> CostTables:
     """c[b, m, a] for a batch of problems (see `cost_table`), committed counts 0 .. a_max (or only
-    the given `counts`: then month_usd[b, m, j] is the cost at counts[j])."""
+    the given `counts`: then month_usd[b, m, j] is the cost at counts[j]). `top_up`: these problems'
+    `_top_up_best` table when already computed (by an earlier call for the same rates, at caps and
+    deficits at least as large: a table's entries do not depend on its size).
+
+    With `a` committed and a floor `f`, an hour needing `need` runs the top-up of its deficit
+    need − max(a, f) (`_top_up_best` looked up at its spot cap) and (f − a)⁺ floor instances on
+    demand. From the first count at or above every hour's need and the floor of a month (over the
+    batch) on, both are 0 and the month costs exactly 0 (rates finite and ≥ 0): only the counts
+    below it are looked up, in a few groups of months of similar width (`_month_groups`); each
+    computed entry is the same arithmetic as over the whole table."""
     need = np.asarray(need, dtype=int)
     floor = np.asarray(floor, dtype=int)
     caps = spot_cap(need, max_spot_share)  # [b, m, h]: per hour level
-    best, spot, on_demand = _top_up_tables(need.shape[0], od_rate, spot_rate, int(caps.max(initial=0)),
-                                           spot_overhead, int(max(need.max(), 0)))
+    if top_up is None or top_up.shape[0] != need.shape[0] or top_up.shape[1] <= caps.max(initial=0) \
+            or top_up.shape[2] <= need.max():
+        top_up = _top_up_best(need.shape[0], od_rate, spot_rate, int(caps.max(initial=0)), spot_overhead,
+                              int(max(need.max(), 0)))
+    best = top_up
     a = np.arange(a_max + 1) if counts is None else np.asarray(counts, dtype=int)
-    covered = np.maximum(a[None, :], floor[:, None])  # [m, a]: instances the floor or commitments give
-    deficit = np.maximum(need[:, :, None, :] - covered[None, :, :, None], 0)  # [b, m, a, h]
-    flat = (np.arange(need.shape[0])[:, None, None] * best.shape[1] + caps)[:, :, None, :] * best.shape[2] + deficit
-    per_hour = best.reshape(-1).take(flat)
-    short = np.maximum(floor[:, None] - a[None, :], 0)[None, :, :, None]  # floor instances bought on demand
-    if od_rate is None:
-        per_hour = np.where(short > 0, np.inf, per_hour)
+    B, M, _H = need.shape
+    row = (np.arange(B)[:, None, None] * best.shape[1] + caps) * best.shape[2]  # [b, m, h]: the row of its cap
+    flat_best = best.reshape(-1)
+    zero_past_need = (all(r is None or bool((np.isfinite(r) & (r >= 0)).all()) for r in (od_rate, spot_rate))
+                      and bool((a[1:] > a[:-1]).all()))
+    if zero_past_need:
+        top = np.maximum(need.max(axis=(0, 2), initial=0), floor)  # [m]
+        groups = _month_groups(np.searchsorted(a, top, side="left"))  # counts below top[m]
     else:
-        per_hour = per_hour + od_rate[:, None, None, None] * short
-    month_usd = (per_hour * weights[None, None, None, :]).sum(axis=3) * DAYS_PER_MONTH
-    return CostTables(month_usd=month_usd, need=need, floor=floor, caps=caps, spot=spot, on_demand=on_demand)
+        groups = [(np.arange(M), len(a))]
+    month_usd = np.zeros((B, M, len(a)))
+    for months, width in groups:
+        whole = len(months) == M
+        n, r, f = (need, row, floor) if whole else (need[:, months], row[:, months], floor[months])
+        counts_here = a[:width]
+        covered = np.maximum(counts_here[None, :], f[:, None])  # [m, a]: instances the floor or commitments give
+        # row + the deficit need − covered, at least 0
+        flat = np.maximum((r + n)[:, :, None, :] - covered[None, :, :, None], r[:, :, None, :])  # [b, m, a, h]
+        per_hour = flat_best.take(flat)
+        below = int(np.searchsorted(counts_here, f.max(initial=0), side="left"))  # counts below some floor
+        if below:  # floor instances bought on demand
+            short = np.maximum(f[:, None] - counts_here[None, :below], 0)[None, :, :, None]
+            if od_rate is None:
+                per_hour[:, :, :below] = np.where(short > 0, np.inf, per_hour[:, :, :below])
+            else:
+                per_hour[:, :, :below] = per_hour[:, :, :below] + od_rate[:, None, None, None] * short
+        usd = (per_hour * weights[None, None, None, :]).sum(axis=3) * DAYS_PER_MONTH
+        if whole and width == len(a):
+            month_usd = usd
+        elif whole:
+            month_usd[:, :, :width] = usd
+        else:
+            month_usd[:, months, :width] = usd
+    return CostTables(month_usd=month_usd, need=need, floor=floor, caps=caps, od_rate=od_rate, spot_rate=spot_rate,
+                      spot_overhead=spot_overhead, top_up_usd=best)
 
 
 # --- the exact solve -----------------------------------------------------------------------------
@@ -547,7 +629,13 @@ def _blocks(t: CostTable, usd_per_hour: dict[Purchase, float], terms: Terms = TE
 
 def block_schedules(month_usd: np.ndarray, usd_per_hour: dict[Purchase, float], options_r: list[Purchase],
                     scale: np.ndarray, terms: Terms = TERM_MONTHS) -> list[dict[Purchase, list[int]] | None]:
-    """`_blocks` for a batch: month_usd[b, m, a], commitment rates of `usd_per_hour` times scale[b]."""
+    """`_blocks` for a batch: month_usd[b, m, a], commitment rates of `usd_per_hour` times scale[b].
+
+    f[b, y, x]: the least cost so far with a block of y in the current block period and x long
+    commitments. The forward pass keeps each month's arriving f (no copy: each month makes a new
+    array) instead of back-pointers for every state; the one path wanted is read back from them:
+    arriving in month m at long count x, the count it came from is the first of least cost up to x,
+    which is what a back-pointer of the strict running minimum records."""
     B, M, A1 = month_usd.shape
     long, short = _split(options_r, M, terms)
     if len(short) != 1:
@@ -555,44 +643,43 @@ def block_schedules(month_usd: np.ndarray, usd_per_hour: dict[Purchase, float], 
     option, term = short[0], terms[short[0]]
     hold = (_long_hold(_key(usd_per_hour, long, terms), M) if long else np.full(M, math.inf))[None, :] \
         * scale[:, None]
+    buys = np.isfinite(hold).all(axis=0)  # [m]: may the month buy more long commitments
     block_usd = commitment_usd(usd_per_hour[option], option, terms=terms)
     a = np.arange(A1)
     sizes = a[None, :, None]  # block sizes y: [1, y, 1]
+    # each month's cost at the total count min(x + y, A1 - 1), as a [b, m, y, x] view (no copy)
+    padded = np.concatenate([month_usd, np.repeat(month_usd[:, :, -1:], A1 - 1, axis=2)], axis=2)
+    shifted = np.lib.stride_tricks.sliding_window_view(padded, A1, axis=2)
     best = np.full((B, A1), math.inf)
     best[:, 0] = 0.0
-    index = np.minimum(a[None, :] + a[:, None], A1 - 1)  # [y, x]: the total count with a block of y
-    record = []
+    arriving = []  # per month: f [b, y, long count] before its purchases
+    picks = []
     for s in range(0, M, term):
         f = np.repeat(best[:, None, :], A1, axis=1)  # [b, y, long count]
-        backs = []
         for m in range(s, min(M, s + term)):
-            h = hold[:, m][:, None, None]
-            if np.isfinite(hold[:, m]).all():  # buy more long commitments this month
-                g = f - h * a[None, None, :]
-                low = np.minimum.accumulate(g, axis=2)
-                new = np.ones_like(g, dtype=bool)
-                new[:, :, 1:] = g[:, :, 1:] < low[:, :, :-1]
-                backs.append(np.maximum.accumulate(np.where(new, a[None, None, :], 0), axis=2))
-                f = low + h * a[None, None, :]
-            else:
-                backs.append(np.broadcast_to(a[None, None, :], f.shape))
-            f = f + month_usd[:, m][:, index]
+            arriving.append(f)
+            if buys[m]:  # buy more long commitments this month
+                h = hold[:, m][:, None, None]
+                f = np.minimum.accumulate(f - h * a[None, None, :], axis=2) + h * a[None, None, :]
+            f = f + shifted[:, m]
         total = f + sizes * (block_usd * scale)[:, None, None]
         pick = np.argmin(total, axis=1)  # [b, long count]
         best = np.take_along_axis(total, pick[:, None, :], axis=1)[:, 0, :]
-        record.append((s, pick, backs))
+        picks.append(pick)
     cheapest_long = _cheapest(usd_per_hour, long, terms) if long else None
     out = []
     for b in range(B):
         x = np.zeros(M, dtype=int)
         bought = {o: [0] * M for o in options_r}
         end = int(np.argmin(best[b]))
-        for s, pick, backs in reversed(record):
-            y = int(pick[b, end])
+        for k in range(len(picks) - 1, -1, -1):
+            s = k * term
+            y = int(picks[k][b, end])
             bought[option][s] += y
-            for j in range(len(backs) - 1, -1, -1):
-                x[s + j] = end
-                end = int(backs[j][b, y, end])
+            for m in range(min(M, s + term) - 1, s - 1, -1):
+                x[m] = end
+                if buys[m]:  # the count it arrived with: the first of least cost up to `end`
+                    end = int(np.argmin(arriving[m][b, y, :end + 1] - hold[b, m] * a[:end + 1]))
         prev = 0
         for s in range(M):
             if x[s] > prev:
