@@ -17,6 +17,7 @@ from planner.fleet.model import Commitment, FleetLine
 from planner.forecast.model import FleetChoice, Forecast
 from planner.inputs import Inputs
 from planner.plan import Plan, load, workload_model_spec
+from planner.progress import Progress, silent
 from pricing.terms import HOURS_PER_MONTH
 
 
@@ -153,13 +154,16 @@ def _build_variants(plan: Plan, inputs: Inputs, memo, base_key: str, workers: in
         _FORKED = None
 
 
-def build_forecast(plan: Plan, inputs: Inputs | None = None, *, workers: int | None = None) -> Forecast:
+def build_forecast(plan: Plan, inputs: Inputs | None = None, *, workers: int | None = None,
+                   progress: Progress | None = None) -> Forecast:
     """The full forecast of `plan`: the base case, then its scenarios and sensitivity, and its Monte
     Carlo bands when the plan has an `uncertainty` section (`workers`: processes for the variants'
-    fleets of a large plan and for the draws; default: up to the machine's cores; no number depends
-    on it)."""
+    fleets of a large plan and for the draws; default: up to the machine's cores; `progress`: told
+    each step; no number depends on either)."""
     from planner import forecast, inputs as inputs_mod, scenarios
     from planner.fleet.memo import Memo
+
+    say = progress or silent
 
     inputs = inputs or inputs_mod.load(plan)
     memo = Memo()  # candidates and exact purchase mixes, shared by every variant below
@@ -177,27 +181,33 @@ def build_forecast(plan: Plan, inputs: Inputs | None = None, *, workers: int | N
             fleets[key] = forecast.size(p, inputs, memo=memo)
         return forecast.build(p, inputs, memo=memo, fleet_plan=fleets[key])
 
+    say(f"sizing the fleet: {len(plan.workloads)} workload(s) × {plan.horizon_months} months")
     base = build(plan)
+    say("scenarios and sensitivity")
     built.update(_build_variants(plan, inputs, memo, fleet_key(plan), workers))
     runs, sensitivity = scenarios.run(plan, build, base=base)
     update = {"scenarios": runs, "sensitivity": sensitivity}
     if plan.uncertainty is not None and plan.uncertainty.draws:
         from planner.uncertainty import bands
 
-        update["bands"] = bands.run(plan, inputs, memo, workers=workers, base=base)
+        update["bands"] = bands.run(plan, inputs, memo, workers=workers, base=base, progress=progress)
         update["assumptions"] = base.assumptions + bands.assumptions(plan, inputs)
     return base.model_copy(update=update)
 
 
 def forecast(plan_file: str | Path, out_dir: str | Path | None = None,
-             generated_at: str | None = None) -> ForecastResult:
+             generated_at: str | None = None, progress: Progress | None = None) -> ForecastResult:
     from planner import inputs as inputs_mod, report
 
+    say = progress or silent
+    say("reading the plan")
     plan = load(plan_file)
     out = Path(out_dir).expanduser() if out_dir else Path(f"forecast-{plan.name}")
     report.check_out_dir(out)  # a bad --out is said before the forecast runs (planner.outdir.check_target)
+    say("reading prices and catalogs")
     inputs = inputs_mod.load(plan)
-    result = build_forecast(plan, inputs)
+    result = build_forecast(plan, inputs, progress=progress)
+    say("writing the report")
     generated_at = generated_at or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     files = report.write(result, out, generated_at=generated_at)
     stale = staleness(inputs)

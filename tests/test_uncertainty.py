@@ -92,6 +92,16 @@ def test_uncertainty_absent_or_zero_draws_gives_no_bands():
     assert build_forecast(parse(plan_dict(draws=0))).bands is None
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_forecast_progress_says_each_step_and_changes_nothing(workers):
+    plan = parse(plan_dict(draws=40, seed=3))
+    heard: list[str] = []
+    told = to_json(build_forecast(plan, workers=workers, progress=heard.append))
+    assert told == to_json(build_forecast(plan, workers=workers))
+    assert heard[:2] == ["sizing the fleet: 2 workload(s) × 12 months", "scenarios and sensitivity"]
+    assert heard[2:] == [f"40 Monte Carlo draws: {k} of 2 workloads done" for k in range(3)]
+
+
 @pytest.mark.parametrize("section, line", [({"draws": 1500, "seed": 9}, "uncertainty: 1,500 Monte Carlo draws, seed 9"),
                                            ({"draws": 0}, None), (None, None)])
 def test_uncertainty_validate_says_whether_bands_will_be_drawn(tmp_path, capsys, section, line):

@@ -26,8 +26,8 @@ def register(app: typer.Typer) -> None:
         from planner import service
 
         err = Console(stderr=True)
-        with err.status("forecasting…"):
-            result = service.forecast(plan_file, out)
+        with err.status("forecasting…") as status:  # on a terminal only: piped, stderr stays quiet
+            result = service.forecast(plan_file, out, progress=lambda step: status.update(f"forecasting: {step}…"))
         for warning in result.warnings:
             err.print(f"warning: {warning}")
         print(f"wrote {', '.join(p.name for p in result.files)} to {result.out_dir}/")

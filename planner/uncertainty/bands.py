@@ -44,6 +44,7 @@ from planner.forecast.model import Assumption, Bands, BandMonth, BreakEvenPercen
 from planner.inputs import Inputs
 from planner.plan import Plan, workload_model_spec
 from planner.plan.schema import MAX_REQUESTS_PER_DAY
+from planner.progress import Progress, silent
 from planner.uncertainty.draws import MIN_MONTHLY_GROWTH, Draws, sample, throughput_error_sd
 from pricing import platform as platform_mod
 from pricing.terms import DAYS_PER_MONTH, HOURS_PER_MONTH, TERM_MONTHS, Purchase
@@ -310,15 +311,22 @@ def _evaluate_forked(i: int) -> tuple[int, _WorkloadDraws]:
     return i, _evaluate_workload(_FORKED, i)
 
 
-def _run_draws(ctx: _Context, workers: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Every draw, workload by workload; the workloads are shared out between processes."""
+def _run_draws(ctx: _Context, workers: int | None, progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Every draw, workload by workload; the workloads are shared out between processes. `progress`
+    hears "draws: k of W workloads" as each workload's draws finish."""
     global _FORKED
     W = len(ctx.plan.workloads)
+    say = progress or silent
     if workers is None:
         workers = min(os.cpu_count() or 1, 4)
     workers = max(1, min(workers, W, ctx.draws.count // MIN_DRAWS_PER_PROCESS))
     if workers == 1 or "fork" not in _start_methods():
-        return _combine(ctx, [_evaluate_workload(ctx, i) for i in range(W)])
+        parts = []
+        say(f"{ctx.draws.count:,} Monte Carlo draws: 0 of {W} workloads done")
+        for i in range(W):
+            parts.append(_evaluate_workload(ctx, i))
+            say(f"{ctx.draws.count:,} Monte Carlo draws: {i + 1} of {W} workloads done")
+        return _combine(ctx, parts)
     import multiprocessing
 
     # the largest fleets first (their cost tables are the largest), so no process is left with one at the end
@@ -326,7 +334,11 @@ def _run_draws(ctx: _Context, workers: int | None) -> tuple[np.ndarray, np.ndarr
     _FORKED = ctx
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            parts = dict(pool.imap_unordered(_evaluate_forked, order, chunksize=1))
+            parts = {}
+            say(f"{ctx.draws.count:,} Monte Carlo draws: 0 of {W} workloads done")
+            for i, part in pool.imap_unordered(_evaluate_forked, order, chunksize=1):
+                parts[i] = part
+                say(f"{ctx.draws.count:,} Monte Carlo draws: {len(parts)} of {W} workloads done")
     finally:
         _FORKED = None
     return _combine(ctx, [parts[i] for i in range(W)])
@@ -357,12 +369,13 @@ def assumptions(plan: Plan, inputs: Inputs) -> list[Assumption]:
                               + "; ".join(where for _, where in found.values()) + "; sd = ln(1 + median) / 0.6745")]
 
 
-def run(plan: Plan, inputs: Inputs, memo: Memo, *, workers: int | None = None, base=None) -> Bands | None:
+def run(plan: Plan, inputs: Inputs, memo: Memo, *, workers: int | None = None, base=None,
+        progress: Progress | None = None) -> Bands | None:
     """The bands of `plan` (None when it has no `uncertainty` section or asks for no draws).
 
     `memo` is the forecast's (the draws reuse its candidates and mixes); `base`, its base `Forecast`,
     only orders the work between processes (largest fleets first); `workers`: processes (default:
-    up to the machine's cores). Neither changes a number."""
+    up to the machine's cores); `progress`: told how far the draws are. None changes a number."""
     spec = plan.uncertainty
     if spec is None or spec.draws == 0:
         return None
@@ -371,7 +384,7 @@ def run(plan: Plan, inputs: Inputs, memo: Memo, *, workers: int | None = None, b
     ctx = _context(plan, inputs, memo, draws)
     if base is not None:
         ctx.size_hint = {i: wm.instances for i, wm in enumerate(base.months[-1].workloads)}
-    self_usd, api_usd = _run_draws(ctx, workers)
+    self_usd, api_usd = _run_draws(ctx, workers, progress)
     months = plan.months()
     cum_self = np.cumsum(self_usd, axis=1)
     cum_api = np.cumsum(api_usd, axis=2)
