@@ -13,8 +13,9 @@ draw's are the candidate's own times the draw's factor on reserved rates (one fa
 terms, as the draws move on-demand and reserved prices together).
 
 Before a large cost table (many committed counts), a coarse one at a few counts bounds it: the
-top-up cost never rises with more commitments, so between counts a_j < a_j+1 a month costs at
-least c[a_j+1] + λ a_j. Cost tables are built a few draws at a time, small enough for the cache;
+top-up cost never rises with more commitments, and one more commitment saves at most one
+on-demand instance an hour, so between counts a_j < a_j+1 a month costs at least c[a_j+1] + λ a_j plus
+what the count must rise before c can fall that far (`coarse_bound`). Cost tables are built a few draws at a time, small enough for the cache;
 the dynamic programs run only on the draws the bounds leave open.
 """
 
@@ -220,7 +221,7 @@ def _solve_chunk(cand: Candidate, need: np.ndarray, floor: int, weights: np.ndar
         coarse_tables = cost_tables(need, floors, weights, od, spot, share, overhead, a_max, counts=grid)
         coarse, top_up = coarse_tables.month_usd, coarse_tables.top_up_usd  # the full table reuses its top-up
         lam = commitment_prices(usd, options_r, M)[None, :] * f[options_r[0]][:, None]
-        low = (coarse[:, :, 1:] + lam[:, :, None] * grid[None, None, :-1]).min(axis=2).sum(axis=1)
+        low = coarse_bound(coarse, grid, lam, None if od is None else od * weights.sum() * DAYS_PER_MONTH)
         if not (low <= bar).all():
             keep = np.nonzero(low <= bar)[0]
             costs = np.full(B, math.inf)
@@ -299,6 +300,29 @@ def _solve_chunk(cand: Candidate, need: np.ndarray, floor: int, weights: np.ndar
             costs[n] = cost_n
             makers[n] = _maker(tables, n, options_r, cost_n, active_n, bought_n, method, rates_n)
     return costs, makers
+
+
+def coarse_bound(coarse: np.ndarray, grid: np.ndarray, lam: np.ndarray, step: np.ndarray | None) -> np.ndarray:
+    """A lower bound [b] on Σ_m min_a (c[b, m, a] + λ[b, m] a) from c at the counts `grid` alone
+    (coarse[b, m, j] = c[b, m, grid[j]], grid rising from 0 to the largest count).
+
+    Between counts a_j < a_j+1 = a_j + Δ, with t = a − a_j: c never rises with more commitments,
+    so c[a] ≥ c[a_j+1]; and one more committed instance saves at most `step[b]` a month (one
+    on-demand instance in every hour: the floor's, or the top-up's last; None: no on-demand rate,
+    no such limit), so c[a] ≥ c[a_j] − step · t. Hence c[a] + λ a ≥ c[a_j+1] + λ a_j +
+    min(λ, step) · min(t*, Δ), t* = (c[a_j] − c[a_j+1]) / step (the least of the larger of the two
+    lines plus λ t over real t in [0, Δ]). Without `step` (or where c is infinite) that extra term
+    is 0: the bound c[a_j+1] + λ a_j. The extra term is shrunk by a relative 1e-9 against rounding."""
+    base = coarse[:, :, 1:] + lam[:, :, None] * grid[None, None, :-1]
+    if step is not None:
+        delta = np.diff(grid).astype(float)[None, None, :]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            gap = coarse[:, :, :-1] - coarse[:, :, 1:]
+            t = np.minimum(gap / step[:, None, None], delta)
+            extra = np.minimum(lam, step[:, None])[:, :, None] * t * (1 - 1e-9)
+        extra = np.where(np.isfinite(extra) & (extra > 0), extra, 0.0)
+        base = base + extra
+    return base.min(axis=2).sum(axis=1)
 
 
 def _maker(tables, n: int, options_r, cost: float, active: np.ndarray, bought, method: str, rates: dict):
