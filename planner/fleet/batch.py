@@ -37,6 +37,10 @@ MAX_BATCH = 128  # draws per array operation (bounds memory: draws × need group
 TABLE_ELEMENTS = 250_000  # draws × months × committed counts × hour levels per cost-table operation
 COARSE_FROM = 24  # from this many committed counts on, bound from a coarse table before building the full one
 COARSE_POINTS = 8
+# Draws whose cost is known to exceed their bar are not solved further: a candidate at the very
+# prices of one that had no cost under a bar at least as high, and draws whose tighter bound
+# exceeds the bar (False: solve them as before; tests compare both ways bit for bit)
+SKIP_PAST_BAR = True
 
 
 def search_many(constraints, cands: list[Candidate], mean_rps: np.ndarray, levels: np.ndarray, weights: np.ndarray,
@@ -116,15 +120,18 @@ def _search_batch(constraints, cands, mean_rps, levels, weights, floor_of, memo,
         relevant = np.ones(len(options), dtype=bool)
         if not spot_usable[g]:  # no spot cap above 0: the spot rate changes nothing
             relevant[options.index(Purchase.SPOT)] = False
-        for j, cost_j, maker_j in solved.get(g, ()):
+        for j, cost_j, maker_j, bar_j in solved.get(g, ()):
             if (offered[i][relevant] == offered[j][relevant]).all() and \
                     (rates[i][relevant & offered[i]] == rates[j][relevant & offered[j]]).all():
-                # the very same problem (another region at the same prices): the same mixes
+                # the very same problem (another region at the same prices): the same mixes; where
+                # it had no cost, its cost exceeded the bar it had then (or it was never feasible)
                 same = active & np.isfinite(cost_j)
                 cost_all[same] = cost_j[same]
                 for b in np.nonzero(same)[0]:
                     maker_all[b] = maker_j[b]
                 active &= ~same
+                if SKIP_PAST_BAR:
+                    active &= ~(np.isinf(cost_j) & (bar <= bar_j))
             elif (offered[i][relevant] == offered[j][relevant]).all():  # rates no lower, option for option
                 use = relevant & offered[i]
                 ratio = float(np.min(rates[i][use] / rates[j][use]))
@@ -141,7 +148,7 @@ def _search_batch(constraints, cands, mean_rps, levels, weights, floor_of, memo,
         if not len(idx):
             continue
         costs, makers = cost_all[idx], [maker_all[b] for b in idx]
-        solved.setdefault(g, []).append((i, cost_all, maker_all))
+        solved.setdefault(g, []).append((i, cost_all, maker_all, bar))
         for n, b in enumerate(idx):
             if not math.isfinite(costs[n]):
                 continue  # pruned by its cost table's bound
@@ -277,7 +284,9 @@ def _solve_chunk(cand: Candidate, need: np.ndarray, floor: int, weights: np.ndar
         costs[n] = dp_cost[n]
         makers[n] = _maker(tables, n, options_r, float(dp_cost[n]), x[n], (x[n], first),
                            "monotone" if exact_monotone else "bound", rates_of(n))
-    rest = np.nonzero(keep & ~certified)[0]
+    # the draws left need an exact proof, unless the tighter bound already exceeds their bar (their
+    # cost does too: inf, as for the draws the first bound ruled out)
+    rest = np.nonzero(keep & ~certified & ((bound <= bar) | (not SKIP_PAST_BAR)))[0]
     if len(rest):  # a second incumbent (yearly blocks of the shorter term), then the dual certificate
         blocks = block_schedules(c[rest], usd, options_r, reserved[rest])
         for n, bought_blocks in zip(rest, blocks):
