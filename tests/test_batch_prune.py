@@ -41,7 +41,8 @@ def answers(chosen):
     for picks in chosen:
         for ch in picks:
             sol = ch.solution
-            out.append((ch.candidate, ch.cost_usd, ch.need.tobytes(), ch.floors.tobytes(), ch.requests_per_s, ch.rank, sorted(ch.usd_per_hour.items()),
+            out.append((ch.candidate, ch.cost_usd, ch.need.tobytes(), ch.floors.tobytes(), ch.requests_per_s,
+                        ch.rank, sorted(ch.usd_per_hour.items()),
                         sol.cost_usd, sol.method, {o: list(v) for o, v in sol.reserved_bought.items()},
                         sol.on_demand.tobytes(), sol.spot.tobytes()))
     return out

@@ -14,9 +14,10 @@ terms, as the draws move on-demand and reserved prices together).
 
 Before a large cost table (many committed counts), a coarse one at a few counts bounds it: the
 top-up cost never rises with more commitments, and one more commitment saves at most one
-on-demand instance an hour, so between counts a_j < a_j+1 a month costs at least c[a_j+1] + λ a_j plus
-what the count must rise before c can fall that far (`coarse_bound`). Cost tables are built a few draws at a time, small enough for the cache;
-the dynamic programs run only on the draws the bounds leave open.
+on-demand instance an hour, so between counts a_j < a_j+1 a month costs at least c[a_j+1] + λ a_j
+plus what the count must rise before c can fall that far (`coarse_bound`). Cost tables are built a
+few draws at a time, small enough for the cache; the dynamic programs run only on the draws the
+bounds leave open.
 """
 
 from __future__ import annotations
