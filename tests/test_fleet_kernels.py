@@ -245,3 +245,38 @@ def test_cost_tables_reuse_a_larger_top_up_table(seed):
     keep = np.sort(rng.choice(B, int(rng.integers(1, B + 1)), replace=False))
     sub = (need[keep], floor, weights, od[keep], None if sp is None else sp[keep], 0.3, 0.1, int(need[keep].max()))
     assert same_bits(mix.cost_tables(*sub, top_up=whole.top_up_usd[keep]).month_usd, mix.cost_tables(*sub).month_usd)
+
+
+@pytest.mark.parametrize("seed, on_demand, spot", CASES)
+def test_coarse_bound_is_a_lower_bound_and_no_weaker(seed, on_demand, spot):
+    """The batched search's bound from a coarse table (`batch.coarse_bound`) never exceeds what the
+    full table gives, Σ_m min_a (c[m, a] + λ[m] a), and is never below the plain bound
+    c[a_j+1] + λ a_j it tightens (rates with ties, floors, spot or not, λ above and below the
+    on-demand step)."""
+    from planner.fleet import batch
+
+    rng = np.random.default_rng(9000 + seed)
+    B, M, H = int(rng.integers(1, 7)), int(rng.integers(1, 40)), int(rng.choice([1, 3, 8, 13, 24]))
+    floor = rng.integers(0, 4, M) if on_demand else np.zeros(M, dtype=int)
+    peak = float(rng.uniform(1, 150))
+    trend = rng.choice([np.linspace(0.1, 1, M), np.linspace(1, 0.1, M), rng.uniform(0, 1, M)])
+    need = np.maximum(np.ceil(peak * trend[None, :, None] * rng.uniform(0.2, 1, (B, M, H))).astype(int),
+                      floor[None, :, None])
+    weights = rng.dirichlet(np.ones(H)) * 24
+    od, sp = random_rates(rng, B, on_demand=on_demand, spot=spot)
+    share, overhead = float(rng.choice([0.0, 0.3, 0.5, 1.0])), float(rng.choice([0.0, 0.1, 0.2]))
+    a_max = int(need.max())
+    full = mix.cost_tables(need, floor, weights, od, sp, share, overhead, a_max).month_usd
+    points = int(rng.choice([2, 3, 8, 16]))
+    grid = np.unique(np.append(np.arange(0, a_max + 1, -(-(a_max + 1) // points)), a_max))
+    coarse = mix.cost_tables(need, floor, weights, od, sp, share, overhead, a_max, counts=grid).month_usd
+    scale = (od if od is not None else sp) * 730
+    lam = rng.choice([0.0, 0.3, 0.9, 1.0, 1.5, 4.0]) * scale[:, None] * rng.uniform(0.5, 1.5, (B, M))
+    exact = (full + lam[:, :, None] * np.arange(a_max + 1)[None, None, :]).min(axis=2).sum(axis=1)
+    plain = (coarse[:, :, 1:] + lam[:, :, None] * grid[None, None, :-1]).min(axis=2).sum(axis=1)
+    step = None if od is None else od * weights.sum() * DAYS_PER_MONTH
+    got = batch.coarse_bound(coarse, grid, lam, step)
+    finite = np.isfinite(exact)
+    assert (got[finite] <= exact[finite]).all()
+    assert ((got >= plain) | (np.isinf(plain) & np.isinf(got))).all()
+    assert same_bits(batch.coarse_bound(coarse, grid, lam, None), plain)

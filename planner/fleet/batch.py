@@ -13,9 +13,11 @@ draw's are the candidate's own times the draw's factor on reserved rates (one fa
 terms, as the draws move on-demand and reserved prices together).
 
 Before a large cost table (many committed counts), a coarse one at a few counts bounds it: the
-top-up cost never rises with more commitments, so between counts a_j < a_j+1 a month costs at
-least c[a_j+1] + λ a_j. Cost tables are built a few draws at a time, small enough for the cache;
-the dynamic programs run only on the draws the bounds leave open.
+top-up cost never rises with more commitments, and one more commitment saves at most one
+on-demand instance an hour, so between counts a_j < a_j+1 a month costs at least c[a_j+1] + λ a_j
+plus what the count must rise before c can fall that far (`coarse_bound`). Cost tables are built a
+few draws at a time, small enough for the cache; the dynamic programs run only on the draws the
+bounds leave open.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ MAX_BATCH = 128  # draws per array operation (bounds memory: draws × need group
 TABLE_ELEMENTS = 250_000  # draws × months × committed counts × hour levels per cost-table operation
 COARSE_FROM = 24  # from this many committed counts on, bound from a coarse table before building the full one
 COARSE_POINTS = 8
+# Draws whose cost is known to exceed their bar are not solved further: a candidate at the very
+# prices of one that had no cost under a bar at least as high, and draws whose tighter bound
+# exceeds the bar (False: solve them as before; tests compare both ways bit for bit)
+SKIP_PAST_BAR = True
 
 
 def search_many(constraints, cands: list[Candidate], mean_rps: np.ndarray, levels: np.ndarray, weights: np.ndarray,
@@ -115,15 +121,18 @@ def _search_batch(constraints, cands, mean_rps, levels, weights, floor_of, memo,
         relevant = np.ones(len(options), dtype=bool)
         if not spot_usable[g]:  # no spot cap above 0: the spot rate changes nothing
             relevant[options.index(Purchase.SPOT)] = False
-        for j, cost_j, maker_j in solved.get(g, ()):
+        for j, cost_j, maker_j, bar_j in solved.get(g, ()):
             if (offered[i][relevant] == offered[j][relevant]).all() and \
                     (rates[i][relevant & offered[i]] == rates[j][relevant & offered[j]]).all():
-                # the very same problem (another region at the same prices): the same mixes
+                # the very same problem (another region at the same prices): the same mixes; where
+                # it had no cost, its cost exceeded the bar it had then (or it was never feasible)
                 same = active & np.isfinite(cost_j)
                 cost_all[same] = cost_j[same]
                 for b in np.nonzero(same)[0]:
                     maker_all[b] = maker_j[b]
                 active &= ~same
+                if SKIP_PAST_BAR:
+                    active &= ~(np.isinf(cost_j) & (bar <= bar_j))
             elif (offered[i][relevant] == offered[j][relevant]).all():  # rates no lower, option for option
                 use = relevant & offered[i]
                 ratio = float(np.min(rates[i][use] / rates[j][use]))
@@ -140,7 +149,7 @@ def _search_batch(constraints, cands, mean_rps, levels, weights, floor_of, memo,
         if not len(idx):
             continue
         costs, makers = cost_all[idx], [maker_all[b] for b in idx]
-        solved.setdefault(g, []).append((i, cost_all, maker_all))
+        solved.setdefault(g, []).append((i, cost_all, maker_all, bar))
         for n, b in enumerate(idx):
             if not math.isfinite(costs[n]):
                 continue  # pruned by its cost table's bound
@@ -220,7 +229,7 @@ def _solve_chunk(cand: Candidate, need: np.ndarray, floor: int, weights: np.ndar
         coarse_tables = cost_tables(need, floors, weights, od, spot, share, overhead, a_max, counts=grid)
         coarse, top_up = coarse_tables.month_usd, coarse_tables.top_up_usd  # the full table reuses its top-up
         lam = commitment_prices(usd, options_r, M)[None, :] * f[options_r[0]][:, None]
-        low = (coarse[:, :, 1:] + lam[:, :, None] * grid[None, None, :-1]).min(axis=2).sum(axis=1)
+        low = coarse_bound(coarse, grid, lam, None if od is None else od * weights.sum() * DAYS_PER_MONTH)
         if not (low <= bar).all():
             keep = np.nonzero(low <= bar)[0]
             costs = np.full(B, math.inf)
@@ -276,7 +285,9 @@ def _solve_chunk(cand: Candidate, need: np.ndarray, floor: int, weights: np.ndar
         costs[n] = dp_cost[n]
         makers[n] = _maker(tables, n, options_r, float(dp_cost[n]), x[n], (x[n], first),
                            "monotone" if exact_monotone else "bound", rates_of(n))
-    rest = np.nonzero(keep & ~certified)[0]
+    # the draws left need an exact proof, unless the tighter bound already exceeds their bar (their
+    # cost does too: inf, as for the draws the first bound ruled out)
+    rest = np.nonzero(keep & ~certified & ((bound <= bar) | (not SKIP_PAST_BAR)))[0]
     if len(rest):  # a second incumbent (yearly blocks of the shorter term), then the dual certificate
         blocks = block_schedules(c[rest], usd, options_r, reserved[rest])
         for n, bought_blocks in zip(rest, blocks):
@@ -299,6 +310,29 @@ def _solve_chunk(cand: Candidate, need: np.ndarray, floor: int, weights: np.ndar
             costs[n] = cost_n
             makers[n] = _maker(tables, n, options_r, cost_n, active_n, bought_n, method, rates_n)
     return costs, makers
+
+
+def coarse_bound(coarse: np.ndarray, grid: np.ndarray, lam: np.ndarray, step: np.ndarray | None) -> np.ndarray:
+    """A lower bound [b] on Σ_m min_a (c[b, m, a] + λ[b, m] a) from c at the counts `grid` alone
+    (coarse[b, m, j] = c[b, m, grid[j]], grid rising from 0 to the largest count).
+
+    Between counts a_j < a_j+1 = a_j + Δ, with t = a − a_j: c never rises with more commitments,
+    so c[a] ≥ c[a_j+1]; and one more committed instance saves at most `step[b]` a month (one
+    on-demand instance in every hour: the floor's, or the top-up's last; None: no on-demand rate,
+    no such limit), so c[a] ≥ c[a_j] − step · t. Hence c[a] + λ a ≥ c[a_j+1] + λ a_j +
+    min(λ, step) · min(t*, Δ), t* = (c[a_j] − c[a_j+1]) / step (the least of the larger of the two
+    lines plus λ t over real t in [0, Δ]). Without `step` (or where c is infinite) that extra term
+    is 0: the bound c[a_j+1] + λ a_j. The extra term is shrunk by a relative 1e-9 against rounding."""
+    base = coarse[:, :, 1:] + lam[:, :, None] * grid[None, None, :-1]
+    if step is not None:
+        delta = np.diff(grid).astype(float)[None, None, :]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            gap = coarse[:, :, :-1] - coarse[:, :, 1:]
+            t = np.minimum(gap / step[:, None, None], delta)
+            extra = np.minimum(lam, step[:, None])[:, :, None] * t * (1 - 1e-9)
+        extra = np.where(np.isfinite(extra) & (extra > 0), extra, 0.0)
+        base = base + extra
+    return base.min(axis=2).sum(axis=1)
 
 
 def _maker(tables, n: int, options_r, cost: float, active: np.ndarray, bought, method: str, rates: dict):
