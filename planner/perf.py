@@ -367,11 +367,6 @@ class _Replica:
         comm = self.comm_fixed + self.comm_per_token * tokens
         return self.overhead + max(mem, comp) + comm, mem, comp
 
-    def marginal_prefill(self, b: float, n: float) -> float:
-        """Seconds one more prefill token adds to a step (0 while the step is memory-bound with slack)."""
-        dn = float(self.n_pf)
-        return (self.step(b, n + dn)[0] - self.step(b, n)[0]) / dn
-
     def open(self, b: float, z: float, p: float) -> _Open:
         """Poisson arrivals with `b` requests decoding on average (time average). A request shares its
         steps with itself and the others in flight, which an arrival finds at their time average
@@ -408,7 +403,7 @@ class _Replica:
         t_down = overhead + (comp_d if comp_d > mem_d else mem_d) + (comm_fixed + comm_per_token * tokens)
         b1 = t_up - t_down
         b1 /= (shared + 0.5 - max(shared - 0.5, 1.0))
-        b2 = (with_chunk - t) / float(self.n_pf) * I / O  # marginal_prefill(shared, n), its steps reused
+        b2 = (with_chunk - t) / float(self.n_pf) * I / O  # seconds one more prefill token adds to a step
         sd = math.sqrt(max(b, 0.0) * (b1 * b1 * 2 / 3 + b2 * b2 + b1 * b2))
         rho = n / self.chunk
         s_q = self.I / self.chunk * t
@@ -541,7 +536,7 @@ def _estimate(m: ModelSpec, g: GpuSpec, precision: str, tp: int, input_tokens: i
 
     lo = 1e-3
     if not ok(lo):
-        o = r.open(lo, z, p)
+        o = at(lo)
         return ReplicaCapacity(**base, **zero, fits=True, meets_slo=False, ttft_ms=o.ttft_p * 1e3,
                                tpot_ms=o.tpot_p * 1e3, bound="memory" if o.mem_s >= o.compute_s else "compute",
                                reason=_slo_reason(m, g, precision, tp, engine, o, ttft_ms, tpot_ms, percentile))
@@ -701,7 +696,12 @@ def best(model, gpu, precision, input_tokens, output_tokens, ttft_ms=None, tpot_
          kv_precision=None, tps=TPS, *, engine: str = "vllm", percentile: str = "p90",
          concurrency: int | None = None) -> ReplicaCapacity | None:
     """The highest output tokens/s per GPU among the TPs that fit and meet the SLO (ties: smaller tp)."""
-    ok = [c for c in capacities(model, gpu, precision, input_tokens, output_tokens, ttft_ms, tpot_ms,
-                                kv_precision, tps, engine=engine, percentile=percentile, concurrency=concurrency)
-          if c.fits and c.meets_slo]
+    return pick_best(capacities(model, gpu, precision, input_tokens, output_tokens, ttft_ms, tpot_ms, kv_precision,
+                                tps, engine=engine, percentile=percentile, concurrency=concurrency))
+
+
+def pick_best(caps: list[ReplicaCapacity]) -> ReplicaCapacity | None:
+    """`best`'s rule over capacities already computed: the highest output tokens/s per GPU among those
+    that fit and meet the SLO (ties: smaller tp); None when none does."""
+    ok = [c for c in caps if c.fits and c.meets_slo]
     return max(ok, key=lambda c: (c.output_tokens_per_s_per_gpu, -c.tp)) if ok else None

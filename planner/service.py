@@ -137,13 +137,15 @@ def _build_variants(plan: Plan, inputs: Inputs, memo, base_key: str, workers: in
 
     cells = len(plan.workloads) * plan.horizon_months * len(plan.constraints.regions)
     workers = min(os.cpu_count() or 1, 4) if workers is None else workers
+    if workers < 2 or cells < PARALLEL_FROM_CELLS or "fork" not in multiprocessing.get_all_start_methods():
+        return {}  # decided before the variants' plans are built: most plans stop here
     groups: dict[str, dict[str, Plan]] = {}  # fleet key -> distinct plans sharing that fleet
     for p in scenarios.variant_plans(plan):
         key = fleet_key(p)
         if key != base_key:  # the base's own fleet is sized already: its variants build in this process
             groups.setdefault(key, {}).setdefault(p.model_dump_json(), p)
     workers = min(workers, len(groups))
-    if workers < 2 or cells < PARALLEL_FROM_CELLS or "fork" not in multiprocessing.get_all_start_methods():
+    if workers < 2:
         return {}
     _FORKED = (inputs, memo)
     try:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 from planner.errors import UserError
-
-MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+from planner.plan.schema import MONTH_RE
 
 
 def month(value: str | None, option: str = "--month") -> str | None:

@@ -87,8 +87,7 @@ def register(app: typer.Typer) -> None:
         tps = [tp] if tp is not None else list(perf_model.TPS)
         considered = perf_model.capacities(spec, g, prec, input_tokens, output_tokens, ttft_ms, tpot_ms,
                                            kv_precision, tps, **kw)
-        ok_caps = [c for c in considered if c.fits and c.meets_slo]
-        chosen = max(ok_caps, key=lambda c: (c.output_tokens_per_s_per_gpu, -c.tp)) if ok_caps else None
+        chosen = perf_model.pick_best(considered)
         ok = chosen is not None
         if chosen is None:  # nothing works: report the closest miss (the largest tp)
             chosen = _closest(considered)

@@ -150,9 +150,7 @@ def _search_batch(constraints, cands, mean_rps, levels, weights, floor_of, memo,
             continue
         costs, makers = cost_all[idx], [maker_all[b] for b in idx]
         solved.setdefault(g, []).append((i, cost_all, maker_all, bar))
-        for n, b in enumerate(idx):
-            if not math.isfinite(costs[n]):
-                continue  # pruned by its cost table's bound
+        for n, b in enumerate(idx):  # finite costs only: the others were pruned by their table's bound
             held = best.get((b, r))
             rps, rank = float(rps_all[b, i]), int(arrays.order[i])
             if held is None or _loses(best_cost[b, r], held[1], held[2], costs[n], rps, rank):

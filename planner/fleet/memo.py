@@ -21,7 +21,6 @@ between forecasts. A memo is a plain value passed in, never a module global.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -98,7 +97,6 @@ class Mix:
 @dataclass
 class Memo:
     price_table: object = None  # the table the offers were priced from (checked, never mixed)
-    counts: Counter = field(default_factory=Counter)
     _offers: dict = field(default_factory=dict)
     _candidates: dict = field(default_factory=dict)
     _capacities: dict = field(default_factory=dict)  # sized key -> {(GPU kind, TP): capacity}
@@ -148,7 +146,6 @@ class Memo:
         key = (sized, tuple(plan.constraints.purchase), plan.pricing.compute_price_multiplier,
                plan.pricing.spot_price_multiplier, self._priced_key(priced))
         hit = self._candidates.get(key)
-        self.counts["candidates_hit" if hit is not None else "candidates_miss"] += 1
         if hit is None:
             if input_tokens is not None or output_tokens is not None:
                 traffic = t.model_copy(update={"input_tokens": float(tokens_in), "output_tokens": float(tokens_out)})
@@ -185,7 +182,6 @@ class Memo:
         key = (need.shape, need.tobytes(), floors.tobytes(), weights.tobytes(), rates, float(max_spot_share),
                float(spot_overhead))
         entry = self._mix.get(key)
-        self.counts["mix_hit" if entry is not None else "mix_miss"] += 1
         if entry is None:
             if len(self._mix) >= MAX_MIX_ENTRIES:
                 for old in list(self._mix)[: MAX_MIX_ENTRIES // 2]:
@@ -203,5 +199,4 @@ class Memo:
         if e.solution is None:
             e.solution = solve_mix(e.need, e.floors, e.weights, e.rates, e.max_spot_share, e.spot_overhead,
                                    table=e.table)
-            self.counts[f"solved_{e.solution.method}"] += 1
         return replace(e.solution, cost_usd=e.solution.cost_usd * mix.scale)

@@ -115,17 +115,6 @@ def spot_cap(need, max_spot_share: float):
 
 # --- the exact on-demand and spot top-up ----------------------------------------------------------
 
-def _top_up_table(usd_per_hour: dict[Purchase, float], cap_max: int, spot_overhead: float, d_max: int):
-    """The cheapest on-demand + spot cover of a deficit of d instances above the floor, for every
-    spot cap 0..cap_max and deficit 0..d_max at once: (USD per hour [cap, d], spot [cap, d],
-    on-demand [cap, d]). Enumerates the spot count: exact for integer instances; ties go to fewer
-    spot instances. Spot instances count for 1 / (1 + overhead) of an instance of capacity."""
-    od, spot = usd_per_hour.get(Purchase.ON_DEMAND), usd_per_hour.get(Purchase.SPOT)
-    best, spots, on_demand = _top_up_tables(1, None if od is None else np.array([od]),
-                                            None if spot is None else np.array([spot]), cap_max, spot_overhead, d_max)
-    return best[0], spots[0], on_demand[0]
-
-
 def _top_up_costs(B: int, od_rate: np.ndarray | None, spot_rate: np.ndarray | None, cap_max: int,
                   spot_overhead: float, d_max: int):
     """(spot counts [s], on-demand instances [s, d], USD per hour [b, s, d] of exactly s spot instances)."""
@@ -158,7 +147,11 @@ def _top_up_best(B: int, od_rate: np.ndarray | None, spot_rate: np.ndarray | Non
 
 def _top_up_tables(B: int, od_rate: np.ndarray | None, spot_rate: np.ndarray | None, cap_max: int,
                    spot_overhead: float, d_max: int):
-    """`_top_up_table` for B problems' rates (od_rate[b], spot_rate[b]; None: not allowed): [b, cap, d]."""
+    """The cheapest on-demand + spot cover of a deficit of d instances above the floor, for B problems'
+    rates (od_rate[b], spot_rate[b]; None: not allowed), every spot cap 0..cap_max and deficit 0..d_max:
+    (USD per hour, spot, on-demand), each [b, cap, d]. Enumerates the spot count: exact for integer
+    instances; ties go to fewer spot instances. Spot instances count for 1 / (1 + overhead) of an
+    instance of capacity."""
     spots, o, cost = _top_up_costs(B, od_rate, spot_rate, cap_max, spot_overhead, d_max)
     # best with at most s spot instances: a strictly cheaper s wins (ties go to fewer spot instances)
     best = np.minimum.accumulate(cost, axis=1)
@@ -260,7 +253,7 @@ def cost_table(need: np.ndarray, floor: np.ndarray, weights: np.ndarray, usd_per
 
     An hour needing `need` instances with `a` committed and a floor `f` runs (f − a)⁺ on-demand
     instances for the floor, and covers the rest, need − max(a, f), with the cheapest on-demand +
-    spot mix under that hour level's spot cap (`spot_cap` of its need; `_top_up_table`, looked up
+    spot mix under that hour level's spot cap (`spot_cap` of its need; `_top_up_tables`, looked up
     for all a, m and h at once).
     """
     need = np.asarray(need, dtype=int)

@@ -130,7 +130,7 @@ def build(plan: Plan, inputs: Inputs, *, demand=None, fleet_plan: FleetPlan | No
     buffer = plan.costs.uncertainty_buffer
     gpu_hour_usd = retraining_gpu_hour_usd(plan, fleet_plan, inputs)
     volumes = {w.name: root_volume(plan, w, inputs) for w in plan.workloads}
-    models = list(dict.fromkeys(ref for w in plan.workloads for ref in w.api_models))
+    models = plan.api_models
 
     months_out: list[MonthForecast] = []
     ws_cost = {w.name: 0.0 for w in plan.workloads}

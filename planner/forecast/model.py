@@ -409,12 +409,17 @@ class Forecast(Frozen):
     @property
     def models(self) -> list[str]:
         """The compared API models, in the order the plan names them."""
-        return list(dict.fromkeys(ref for w in self.plan.workloads for ref in w.api_models))
+        return self.plan.api_models
 
     @property
     def obligation_signed_usd(self) -> float:
         """What every commitment bought costs over its whole term (before the buffer)."""
         return sum(c.usd_total for c in self.commitments)
+
+    @property
+    def obligation_after_horizon_usd(self) -> float:
+        """The part of those terms that falls after the horizon (before the buffer)."""
+        return sum(c.usd_after_horizon for c in self.commitments)
 
     @property
     def fleet_changes(self) -> list[FleetChange]:

@@ -17,7 +17,6 @@ path. The limits (README, "Limits"):
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -243,17 +242,3 @@ def parse_yaml(text: str, *, file: str) -> Document:
         if loader is not None:
             loader.dispose()
     return Document(file=file, root=root, data=data)
-
-
-def read_json(path: str | Path, *, what: str, max_bytes: int = MAX_FORECAST_BYTES) -> Any:
-    """A JSON file a user named: the file guard, then `json.loads`; one-line `UserError`s."""
-    file = str(path)
-    text = read_text(path, what=what, max_bytes=max_bytes)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"not valid JSON: {exc.msg}", file=file, line=exc.lineno) from None
-    except RecursionError:
-        raise UserError("JSON nested too deeply", file=file) from None
-    except ValueError as exc:  # e.g. an integer with more than 4,300 digits
-        raise UserError(f"not valid JSON: {files.clip(str(exc), MAX_PROBLEM_CHARS)}", file=file) from None

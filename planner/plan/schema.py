@@ -635,6 +635,11 @@ class Plan(_Strict):
             out.append(f"{year + y:04d}-{m + 1:02d}")
         return out
 
+    @property
+    def api_models(self) -> list[str]:
+        """Every API model the workloads compare with, in the order the plan first names it."""
+        return list(dict.fromkeys(ref for w in self.workloads for ref in w.api_models))
+
     def workload(self, name: str) -> Workload:
         for w in self.workloads:
             if w.name == name:

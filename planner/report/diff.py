@@ -59,7 +59,8 @@ class ForecastDiff:
 
 
 def _maybe(mapping: dict, key):
-    """mapping[key], or None when one forecast has the key and the other does not."""
+    """mapping[key], or None when one forecast has the key and the other does not (the report reads
+    the forecast by attribute and key, never with `.get`: tests/test_report.py)."""
     return mapping[key] if key in mapping else None
 
 
@@ -99,10 +100,6 @@ def _choice_text(f: Forecast, workload: str) -> str:
     return f"{c.instance_type} ({c.gpus_per_instance} × {c.gpu}, TP{c.tp}) in {', '.join(c.regions)}"
 
 
-def _after_horizon_usd(f: Forecast) -> float:
-    return sum(c.usd_after_horizon for c in f.commitments)
-
-
 def diff(base: Forecast, head: Forecast) -> ForecastDiff:
     totals: list[MoneyChange] = []
     for key in ("horizon", "first_12_months"):
@@ -123,7 +120,8 @@ def diff(base: Forecast, head: Forecast) -> ForecastDiff:
     # what the self-hosted fleet signs: reservations over their whole terms, and the part after the horizon
     totals.append(MoneyChange("Obligation signed (reservations, whole terms)", base.obligation_signed_usd,
                               head.obligation_signed_usd))
-    totals.append(MoneyChange("Obligation after the horizon", _after_horizon_usd(base), _after_horizon_usd(head)))
+    totals.append(MoneyChange("Obligation after the horizon", base.obligation_after_horizon_usd,
+                              head.obligation_after_horizon_usd))
     decisions = [TextChange("Recommendation", DECISION_LABELS[base.recommendation.decision],
                             DECISION_LABELS[head.recommendation.decision])]
     bw = {d.name: d for d in base.recommendation.workloads}

@@ -7,15 +7,11 @@ tables (cents below $100), hourly prices with as many digits as they have.
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from planner.forecast.serialize import round_half_up  # the one half-up rule, shared with forecast.json
+
 MISSING = "—"
-
-
-def round_half_up(x: float, places: int) -> Decimal:
-    q = Decimal(1).scaleb(-places)
-    return Decimal(repr(float(x))).quantize(q, rounding=ROUND_HALF_UP) + 0  # + 0 drops a negative zero
 
 
 def is_number(x: Any) -> bool:

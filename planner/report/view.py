@@ -393,7 +393,7 @@ def _obligation_line(f: Forecast) -> AnswerLine:
     if not f.commitments:
         return AnswerLine("Obligation", "none: the self-hosted fleet signs no reservation, so nothing is owed "
                                         f"after {f.months[-1].month}")
-    after = sum(c.usd_after_horizon for c in f.commitments)
+    after = f.obligation_after_horizon_usd
     text = (f"the self-hosted fleet signs {usd_whole(f.obligation_signed_usd)} of reservations over their whole terms "
             f"({count(sum(c.count for c in f.commitments), 'instance')} in {count(len(f.commitments), 'reservation')}, "
             f"{_terms_text(f)}, {'ending' if len(f.commitments) == 1 else 'the last ending'} "
@@ -576,7 +576,7 @@ def _commitments_table(f: Forecast) -> Table:
     if len(f.commitments) > 1:
         rows.append((["all"] if many else []) + ([""] if regions else []) + [
             "Total", "", num(sum(c.count for c in f.commitments)), "", "", "", num(f.obligation_signed_usd),
-            num(sum(c.usd_in_horizon for c in f.commitments)), num(sum(c.usd_after_horizon for c in f.commitments))])
+            num(sum(c.usd_in_horizon for c in f.commitments)), num(f.obligation_after_horizon_usd)])
     if not f.commitments:
         note = "the fleet buys none; it runs on demand (and on spot where the plan allows it), month by month."
     else:
@@ -788,7 +788,7 @@ def risks(f: Forecast) -> list[str]:
     out += [f"Fleet change: {text[0].lower()}{text[1:]}" for text in fleet_switches(f)]
     after = [c for c in f.commitments if c.usd_after_horizon > 0]
     if after:
-        out.append(f"Commitment: {usd_whole(sum(c.usd_after_horizon for c in after))} of reservations is owed after "
+        out.append(f"Commitment: {usd_whole(f.obligation_after_horizon_usd)} of reservations is owed after "
                    f"{f.months[-1].month} (through {max(c.end_month for c in after)}) whatever demand does then; if "
                    "traffic falls or moves to the API, it pays for idle instances.")
     for w in f.warnings:

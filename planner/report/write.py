@@ -30,25 +30,32 @@ def _env(autoescape: bool):
 
 def render_markdown(forecast: Forecast, *, generated_at: str) -> str:
     """report.md: GitHub-flavoured Markdown for wikis and pull requests (charts are in report.html)."""
-    v = view_mod.build(forecast, generated_at=generated_at)
-    text = _env(False).get_template("report.md.j2").render(**v.context())
-    return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
+    return _markdown(view_mod.build(forecast, generated_at=generated_at))
 
 
 def render_html(forecast: Forecast, *, generated_at: str) -> str:
     """report.html: one self-contained file (inline CSS and SVG, no scripts, no external URLs)."""
+    return _html(view_mod.build(forecast, generated_at=generated_at))
+
+
+def _markdown(v) -> str:
+    text = _env(False).get_template("report.md.j2").render(**v.context())
+    return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
+
+
+def _html(v) -> str:
     from planner.report import charts
 
-    v = view_mod.build(forecast, generated_at=generated_at)
     text = _env(True).get_template("report.html.j2").render(**v.context(), svgs=charts.all_charts(v.charts))
     return text.rstrip("\n") + "\n"
 
 
 def render_all(forecast: Forecast, *, generated_at: str) -> dict[str, str]:
-    """The four files' contents, by name."""
+    """The four files' contents, by name (the report's view built once for both reports)."""
+    v = view_mod.build(forecast, generated_at=generated_at)
     return {
-        "report.md": render_markdown(forecast, generated_at=generated_at),
-        "report.html": render_html(forecast, generated_at=generated_at),
+        "report.md": _markdown(v),
+        "report.html": _html(v),
         "forecast.csv": export.to_csv(forecast),
         "forecast.json": serialize.to_json(forecast),
     }

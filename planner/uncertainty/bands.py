@@ -116,16 +116,12 @@ def _context(plan: Plan, inputs: Inputs, memo: Memo, draws: Draws) -> _Context:
         retraining = next(iter(retraining_gpu_hour_usd(plan, None, inputs).values()))
     return _Context(
         plan=plan, inputs=inputs, memo=memo, draws=draws, priced=memo.offers(plan, inputs.price_table),
-        models=list(dict.fromkeys(ref for w in plan.workloads for ref in w.api_models)),
+        models=plan.api_models,
         rpd=_requests_per_day(plan, draws), levels=[hour_levels(w) for w in plan.workloads], platform={},
         shared_fixed=np.array([sum(s.values()) for s in shared]),
         shared_per_gpu_hour=np.array([b["retraining"] - a["retraining"] for a, b in zip(shared, with_gpu)]),
         retraining_gpu_hour_usd=retraining,
         api_fixed=np.array([tco.api_path_fixed(plan, m) for m in range(len(months))]))
-
-
-def _active(bought: list[int], term: int, months: int) -> np.ndarray:
-    return np.convolve(np.asarray(bought, dtype=float), np.ones(term))[:months]
 
 
 def _month_costs(ctx: _Context, i: int, chosen: list[list], rpd: np.ndarray, tokens_out: float):
@@ -379,7 +375,7 @@ def run(plan: Plan, inputs: Inputs, memo: Memo, *, workers: int | None = None, b
     spec = plan.uncertainty
     if spec is None or spec.draws == 0:
         return None
-    models = list(dict.fromkeys(ref for w in plan.workloads for ref in w.api_models))
+    models = plan.api_models
     draws = sample(spec, [w.engine for w in plan.workloads], len(models), inputs.perf_fit)
     ctx = _context(plan, inputs, memo, draws)
     if base is not None:
